@@ -1,0 +1,226 @@
+//! The daemon: builds the pipeline from a validated config, binds every socket before serving
+//! anything, runs until SIGINT or SIGTERM, then drains: stop accepting, let in-flight answers
+//! finish, write and flush every queued touch, exit.
+//!
+//! Data flow: each decoy (`decoy::run`) → `Touch` → `Store::record` (durable) → answer.
+//! Scoring and signals join here when they exist.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::admin::{self, AdminState};
+use crate::config::{Config, Origin};
+use crate::decoy::{self, DecoyCtx};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError, files};
+use crate::touch::{PasswordHasher, Timestamp};
+
+/// How long shutdown waits for in-flight answers before closing them.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// One bound listener, as reported by `status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Listening {
+    /// Decoy name (or `admin`).
+    pub name: String,
+    /// `http`, `admin`.
+    pub kind: String,
+    /// The address actually bound.
+    pub addr: SocketAddr,
+}
+
+/// The `decoyd check` summary.
+pub fn summary(config: &Config) -> String {
+    let mut s = String::new();
+    let origin = match &config.origin {
+        Origin::File(p) => p.display().to_string(),
+        Origin::BuiltIn => "built-in default (no config file found)".into(),
+    };
+    let _ = writeln!(s, "ok: {origin}");
+    let _ = writeln!(
+        s,
+        "  sensor {}, data dir {}",
+        config.sensor_id,
+        config.data_dir.display()
+    );
+    let _ = writeln!(s, "  admin API on {}", config.admin_listen);
+    let n = config.decoys.len();
+    let _ = writeln!(s, "  {n} decoy{}:", if n == 1 { "" } else { "s" });
+    for d in &config.decoys {
+        let _ = writeln!(
+            s,
+            "    {}: {} [{}]",
+            d.name,
+            d.kind.describe(),
+            d.file.display()
+        );
+    }
+    s
+}
+
+/// Runs the sensor until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    files::ensure_data_dir(&data_dir)?;
+    let secret = files::sensor_secret(&data_dir)?;
+    let token = files::admin_token(&data_dir)?;
+    let metrics = Metrics::new();
+    let (store, writer) = Store::open(&data_dir, config.store.clone(), metrics.clone()).map_err(|e| match e {
+        StoreError::Locked { .. } => anyhow::anyhow!(
+            "another decoyd is already running with data dir {} (sled allows one process at a time)",
+            data_dir.display()
+        ),
+        e => anyhow::Error::new(e).context("cannot open the store"),
+    })?;
+
+    // Bind everything before serving anything, and report every failure together.
+    let mut failures = Vec::new();
+    let mut decoys = Vec::new();
+    for spec in &config.decoys {
+        let addr = spec.kind.listen();
+        match TcpListener::bind(addr).await {
+            Ok(l) => decoys.push((spec, l)),
+            Err(e) => failures.push(format!(
+                "{}: decoy {:?} cannot listen on {addr}: {e}",
+                spec.file.display(),
+                spec.name
+            )),
+        }
+    }
+    let admin_listener = match TcpListener::bind(config.admin_listen).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            failures.push(format!(
+                "admin API cannot listen on {}: {e}",
+                config.admin_listen
+            ));
+            None
+        }
+    };
+    if !failures.is_empty() {
+        writer.shutdown().await;
+        bail!("{}", failures.join("\n"));
+    }
+    let admin_listener = admin_listener.expect("no failures means bound");
+
+    let mut listening = Vec::new();
+    for (spec, l) in &decoys {
+        listening.push(Listening {
+            name: spec.name.to_string(),
+            kind: spec.kind.label().into(),
+            addr: l.local_addr()?,
+        });
+    }
+    let admin_addr = admin_listener.local_addr()?;
+    listening.push(Listening {
+        name: "admin".into(),
+        kind: "admin".into(),
+        addr: admin_addr,
+    });
+    files::write_private(
+        &data_dir.join(files::ADMIN_ADDR),
+        admin_addr.to_string().as_bytes(),
+    )
+    .context("cannot record the admin address")?;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let hasher = PasswordHasher::new(secret.0, config.capture_passwords);
+    for (spec, listener) in decoys {
+        let ctx = DecoyCtx {
+            name: spec.name.clone(),
+            sensor: config.sensor_id.clone(),
+            store: store.clone(),
+            hasher: hasher.clone(),
+            seed: secret.derive(&format!("decoy:{}", spec.name)),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+            tracker: tracker.clone(),
+        };
+        let kind = spec.kind.clone();
+        tracker.spawn(async move { decoy::run(&kind, listener, ctx).await });
+    }
+    let admin_state = Arc::new(AdminState {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        token,
+        sensor: config.sensor_id.to_string(),
+        started_at: Timestamp::now(),
+        listening: listening.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let admin_tracker = TaskTracker::new();
+    tokio::spawn(admin::run(
+        admin_listener,
+        admin_state,
+        admin_tracker.clone(),
+    ));
+    tokio::spawn(prune_periodically(
+        store.clone(),
+        config.store.prune_every,
+        shutdown.clone(),
+    ));
+
+    for l in &listening {
+        info!(name = %l.name, kind = %l.kind, addr = %l.addr, "listening");
+    }
+    info!(sensor = %config.sensor_id, data_dir = %data_dir.display(), decoys = listening.len() - 1, "decoyd running");
+
+    wait_for_signal().await?;
+    info!("shutting down: no new connections; finishing answers in flight");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        warn!(after = ?DRAIN, "connections still open at shutdown were closed");
+    }
+    writer.shutdown().await;
+    admin_tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), admin_tracker.wait()).await;
+    remove_admin_addr(&data_dir, admin_addr);
+    let flushed = store.flushed();
+    info!(
+        last_flushed_seq = flushed.seq,
+        touches = flushed.touches,
+        "stopped; every touch is on disk"
+    );
+    Ok(())
+}
+
+/// Removes `admin.addr` if it still names this process's listener.
+fn remove_admin_addr(dir: &Path, addr: SocketAddr) {
+    let path = dir.join(files::ADMIN_ADDR);
+    if std::fs::read_to_string(&path).is_ok_and(|s| s.trim() == addr.to_string()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+async fn prune_periodically(store: Store, every: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => store.prune_by_age().await,
+        }
+    }
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => info!(signal = "SIGTERM", "signal received"),
+        _ = int.recv() => info!(signal = "SIGINT", "signal received"),
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Command-line definitions (clap). Nothing here does work; `main` dispatches.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// decoyd: decoy SSH and HTTP services and lure files that tell you which identity is
+/// compromised.
+#[derive(Debug, Parser)]
+#[command(name = "decoyd", version, about, long_about = None)]
+pub struct Cli {
+    /// Main config file. Default: $DECOYD_CONFIG, else /etc/decoyd/decoyd.yaml if it exists,
+    /// else the built-in default (a login page on 127.0.0.1:8080, data in ./decoyd-data).
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "DECOYD_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More log detail (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log detail (-q warnings, -qq errors only).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the sensor.
+    Run,
+    /// Validate the main config and every decoy file; print `ok` or every error.
+    Check,
+    /// Show recorded touches (through the running daemon, or from the store when stopped).
+    Events(EventsArgs),
+}
+
+/// Options of `decoyd events`.
+#[derive(Debug, Args, Clone)]
+pub struct EventsArgs {
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep printing new touches as they are recorded.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show the newest N touches (records; folded touches count once).
+    #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+    pub limit: usize,
+    /// Only this decoy's touches.
+    #[arg(long, value_name = "NAME")]
+    pub decoy: Option<String>,
+    /// Only touches from this source address.
+    #[arg(long, value_name = "IP")]
+    pub source: Option<IpAddr>,
+}

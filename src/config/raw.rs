@@ -1,0 +1,113 @@
+//! The configuration files exactly as written: serde types that reject unknown keys. Values
+//! that need more checking than their YAML type (addresses, paths, durations, sizes) stay
+//! `Spanned` strings here, so validation can point at them.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// `decoyd.yaml`, the main file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMain {
+    /// Who this sensor is and where it keeps its data.
+    pub sensor: Option<RawSensor>,
+    /// Folder of decoy files, one decoy per file.
+    pub decoys_dir: Option<Spanned<String>>,
+    /// The admin listener.
+    pub admin: Option<RawAdmin>,
+    /// `hashed` (default) or `plaintext`.
+    pub capture_passwords: Option<Spanned<CapturePasswords>>,
+    /// Retention and limits of the touch store.
+    pub store: Option<RawStore>,
+}
+
+/// `sensor:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSensor {
+    /// Sensor id; default the host name.
+    pub id: Option<Spanned<String>>,
+    /// Data folder; default `./decoyd-data` next to the main file.
+    pub data_dir: Option<Spanned<String>>,
+}
+
+/// `admin:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Listen address of the admin API.
+    pub listen: Option<Spanned<String>>,
+}
+
+/// `store:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Touches older than this are pruned.
+    pub retention: Option<Spanned<String>>,
+    /// Touches beyond this many bytes are pruned, oldest first.
+    pub max_size: Option<Spanned<String>>,
+    /// Touches waiting for the disk before decoys slow down.
+    pub write_queue: Option<Spanned<u32>>,
+    /// Memory sled may use for its page cache.
+    pub cache_size: Option<Spanned<String>>,
+}
+
+/// How passwords typed at decoys are kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CapturePasswords {
+    /// Keyed hash with the per-sensor secret, plus length and character classes.
+    #[default]
+    Hashed,
+    /// The typed text itself: labs only.
+    Plaintext,
+}
+
+/// Just the `kind:` of a decoy file, read first so the body's errors keep their positions.
+#[derive(Debug, Deserialize)]
+pub struct RawKind {
+    /// The decoy kind.
+    pub kind: Option<Spanned<String>>,
+}
+
+/// A `kind: http` decoy file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Always `http` here.
+    #[allow(dead_code)]
+    pub kind: String,
+    /// Address and port to listen on.
+    pub listen: Spanned<String>,
+    /// Built-in page set: `generic` (default) or a product skin.
+    pub skin: Option<Spanned<String>>,
+    /// Generic skin only: a custom login page template.
+    pub page: Option<Spanned<String>>,
+    /// Generic skin only: the page title and product name shown.
+    pub title: Option<Spanned<String>>,
+    /// Generic skin only: the `Server` header.
+    pub server_header: Option<Spanned<String>>,
+    /// Delay before answering a login attempt, e.g. `200ms..600ms`.
+    pub answer_delay: Option<Spanned<String>>,
+    /// Resource limits.
+    pub limits: Option<RawHttpLimits>,
+}
+
+/// `limits:` of an HTTP decoy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpLimits {
+    /// Time allowed for a request's headers.
+    pub header_read_timeout: Option<Spanned<String>>,
+    /// Time allowed for a request's body.
+    pub body_read_timeout: Option<Spanned<String>>,
+    /// Largest request head.
+    pub max_header_size: Option<Spanned<String>>,
+    /// Largest request body read.
+    pub max_body_size: Option<Spanned<String>>,
+    /// Connections open at once on this decoy.
+    pub max_connections: Option<Spanned<u32>>,
+    /// Connections open at once from one source address.
+    pub max_connections_per_source: Option<Spanned<u32>>,
+}

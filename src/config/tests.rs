@@ -1,0 +1,324 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// A config folder with a main file and decoy files.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(main: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("decoyd.yaml"), main).unwrap();
+        fs::create_dir(dir.path().join("decoys")).unwrap();
+        Fixture { dir }
+    }
+
+    fn decoy(self, name: &str, text: &str) -> Fixture {
+        fs::write(self.dir.path().join("decoys").join(name), text).unwrap();
+        self
+    }
+
+    fn main(&self) -> PathBuf {
+        self.dir.path().join("decoyd.yaml")
+    }
+
+    fn errors(&self) -> Vec<String> {
+        match load(Some(&self.main())) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(|e| relative(e, self.dir.path())).collect(),
+        }
+    }
+}
+
+/// `decoys/web.yaml:2:9: message` with the temp folder cut off.
+fn relative(e: &ConfigError, base: &Path) -> String {
+    let file = e
+        .file
+        .strip_prefix(base)
+        .unwrap_or(&e.file)
+        .display()
+        .to_string();
+    format!("{file}:{}:{}: {}", e.line, e.column, e.message)
+}
+
+const MAIN: &str = "sensor:\n  id: test-01\n  data_dir: ./data\ndecoys_dir: ./decoys\nadmin:\n  listen: 127.0.0.1:0\n";
+
+#[test]
+fn a_valid_config_loads_with_paths_relative_to_its_file() {
+    let f = Fixture::new(MAIN).decoy(
+        "web.yaml",
+        "kind: http\nlisten: 127.0.0.1:0\nskin: jenkins\n",
+    );
+    let c = load(Some(&f.main())).unwrap();
+    assert_eq!(&*c.sensor_id, "test-01");
+    assert_eq!(c.data_dir, f.dir.path().join("data"));
+    assert_eq!(c.decoys.len(), 1);
+    assert_eq!(&*c.decoys[0].name, "web");
+    assert!(matches!(&c.decoys[0].kind, DecoyKind::Http(h) if h.skin.name() == "jenkins"));
+}
+
+#[test]
+fn broken_files_each_name_file_line_and_column() {
+    // (decoy file text, expected error)
+    let cases: &[(&str, &str)] = &[
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nskn: generic\n",
+            "decoys/d.yaml:3:1: unknown field `skn`, expected one of",
+        ),
+        (
+            "kind: http\nlisten: [1, 2]\n",
+            "decoys/d.yaml:2:9: wrong type: expected a single text value",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nlimits:\n  max_connections: lots\n",
+            "decoys/d.yaml:4:20: wrong type: expected a whole number",
+        ),
+        (
+            "kind: http\nlisten: localhost:80\n",
+            "decoys/d.yaml:2:9: invalid listen address \"localhost:80\": expected an IP address and a port",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:99999\n",
+            "decoys/d.yaml:2:9: invalid listen address",
+        ),
+        ("", "decoys/d.yaml:1:1: the decoy file is empty"),
+        (
+            "# nothing here\n",
+            "decoys/d.yaml:1:1: the decoy file is empty",
+        ),
+        (
+            "kind: http\nlisten: \"127.0.0.1:0\n",
+            "decoys/d.yaml:2:9: unclosed quote",
+        ),
+        (
+            "kind: http\n  listen: x\n",
+            "decoys/d.yaml:2:9: mapping values are not allowed in this context",
+        ),
+        (
+            "kind: ftp\nlisten: 127.0.0.1:21\n",
+            "decoys/d.yaml:1:7: unknown decoy kind \"ftp\": expected one of http",
+        ),
+        (
+            "listen: 127.0.0.1:0\n",
+            "decoys/d.yaml:1:1: missing `kind:`",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nskin: jenkns\n",
+            "decoys/d.yaml:3:7: unknown skin \"jenkns\": expected one of generic, jenkins",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: soon\n",
+            "decoys/d.yaml:3:15: invalid duration \"soon\"",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 2s..1s\n",
+            "decoys/d.yaml:3:15: invalid delay range",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nlimits:\n  max_body_size: 1TB\n",
+            "decoys/d.yaml:4:18: max_body_size out of range",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\nskin: jenkins\ntitle: Hi\n",
+            "decoys/d.yaml:4:8: `title` applies to the generic skin only",
+        ),
+        (
+            "kind: http\nlisten: 127.0.0.1:0\npage: ./missing.html\n",
+            "decoys/d.yaml:3:7: page ",
+        ),
+        (
+            "- a\n- b\n",
+            "decoys/d.yaml:1:1: wrong type: expected a mapping",
+        ),
+    ];
+    for (text, want) in cases {
+        let f = Fixture::new(MAIN).decoy("d.yaml", text);
+        let errs = f.errors();
+        assert_eq!(errs.len(), 1, "{text:?} gave {errs:#?}");
+        assert!(
+            errs[0].starts_with(want),
+            "{text:?}:\n  got  {}\n  want {want}",
+            errs[0]
+        );
+    }
+}
+
+#[test]
+fn every_error_in_every_file_is_reported_together() {
+    let f =
+        Fixture::new("sensor:\n  id: 'bad id!'\nadmin:\n  listen: nowhere\ndecoys_dir: ./decoys\n")
+            .decoy("a.yaml", "kind: http\nlisten: 127.0.0.1:0\nbogus: 1\n")
+            .decoy("b.yaml", "kind: http\nlisten: 1.2.3\nanswer_delay: x\n");
+    let errs = f.errors();
+    assert_eq!(errs.len(), 5, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoyd.yaml:2:7: invalid sensor id"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[1].starts_with("decoyd.yaml:4:11: invalid listen address"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[2].starts_with("decoys/a.yaml:3:1: unknown field `bogus`"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[3].starts_with("decoys/b.yaml:2:9: invalid listen address"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[4].starts_with("decoys/b.yaml:3:15: invalid duration"),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn two_decoys_on_one_address_name_both_files() {
+    let f = Fixture::new(MAIN)
+        .decoy("one.yaml", "kind: http\nlisten: 0.0.0.0:8080\n")
+        .decoy("two.yaml", "kind: http\nlisten: 127.0.0.1:8080\n");
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].starts_with("decoys/two.yaml:2:9: address 127.0.0.1:8080 of decoy \"two\" conflicts with 0.0.0.0:8080 of decoy \"one\" at "), "{errs:#?}");
+    assert!(errs[0].ends_with("decoys/one.yaml:2:9"), "{errs:#?}");
+}
+
+#[test]
+fn port_zero_never_conflicts_and_distinct_ips_share_a_port() {
+    let f = Fixture::new(MAIN)
+        .decoy("a.yaml", "kind: http\nlisten: 127.0.0.1:0\n")
+        .decoy("b.yaml", "kind: http\nlisten: 127.0.0.1:0\n")
+        .decoy("c.yaml", "kind: http\nlisten: 127.0.0.2:8080\n")
+        .decoy("d.yaml", "kind: http\nlisten: 127.0.0.3:8080\n");
+    assert_eq!(f.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn a_decoy_on_the_admin_address_is_a_conflict() {
+    let main = MAIN.replace("127.0.0.1:0", "127.0.0.1:9470");
+    let f = Fixture::new(&main).decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:9470\n");
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].contains("conflicts with 127.0.0.1:9470 of the admin listener at"),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn missing_decoys_folder_points_at_decoys_dir() {
+    let f = Fixture::new(&MAIN.replace("./decoys", "./nowhere"));
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoyd.yaml:4:13: decoys folder"),
+        "{errs:#?}"
+    );
+    assert!(errs[0].ends_with("nowhere does not exist"), "{errs:#?}");
+}
+
+#[test]
+fn main_file_problems() {
+    let cases: &[(&str, &str)] = &[
+        ("", "decoyd.yaml:1:1: the config file is empty"),
+        (
+            "sensor:\n  idd: x\n",
+            "decoyd.yaml:2:3: unknown field `idd`, expected one of id, data_dir",
+        ),
+        (
+            "capture_passwords: clear\n",
+            "decoyd.yaml:1:20: unknown variant `clear`, expected one of",
+        ),
+        (
+            "store:\n  retention: 5s\n",
+            "decoyd.yaml:2:14: store retention is too short",
+        ),
+        (
+            "store:\n  max_size: 12 parsecs\n",
+            "decoyd.yaml:2:13: invalid size",
+        ),
+        (
+            "store:\n  write_queue: 1\n",
+            "decoyd.yaml:2:16: 1 is out of range: expected 16 to 1048576",
+        ),
+    ];
+    for (text, want) in cases {
+        let f = Fixture::new(text);
+        let errs = f.errors();
+        assert!(!errs.is_empty(), "{text:?} was accepted");
+        assert!(
+            errs[0].starts_with(want),
+            "{text:?}:\n  got  {}\n  want {want}",
+            errs[0]
+        );
+    }
+}
+
+#[test]
+fn a_custom_page_template_is_checked_at_its_own_positions() {
+    let f = Fixture::new(MAIN).decoy(
+        "web.yaml",
+        "kind: http\nlisten: 127.0.0.1:0\npage: login.html\n",
+    );
+    fs::write(
+        f.dir.path().join("decoys/login.html"),
+        "<h1>{{title}}</h1>\n<p>{{eror}}</p>\n",
+    )
+    .unwrap();
+    let errs = f.errors();
+    assert_eq!(
+        errs,
+        vec![
+            "decoys/login.html:2:4: unknown placeholder {{eror}}, expected {{title}} or {{error}}"
+        ]
+    );
+    fs::write(
+        f.dir.path().join("decoys/login.html"),
+        "<h1>{{title}}</h1>\n<p>{{error}}</p>\n",
+    )
+    .unwrap();
+    assert_eq!(f.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn decoy_files_with_the_same_name_are_an_error() {
+    let f = Fixture::new(MAIN)
+        .decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n")
+        .decoy("web.yml", "kind: http\nlisten: 127.0.0.1:0\n");
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoys/web.yml:1:1: decoy name \"web\" is also defined by"),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn other_files_in_the_decoys_folder_are_ignored() {
+    let f = Fixture::new(MAIN)
+        .decoy("README.md", "not yaml")
+        .decoy(".hidden.yaml", "garbage: [")
+        .decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n");
+    assert_eq!(f.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn the_builtin_default_is_valid() {
+    let c = builtin();
+    assert_eq!(c.origin, Origin::BuiltIn);
+    assert_eq!(c.data_dir, PathBuf::from("decoyd-data"));
+    assert_eq!(c.admin_listen.to_string(), "127.0.0.1:9470");
+    assert_eq!(c.decoys.len(), 1);
+    assert_eq!(c.decoys[0].kind.listen().to_string(), "127.0.0.1:8080");
+}
+
+#[test]
+fn the_repository_examples_are_valid() {
+    let main = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/decoyd.yaml");
+    let c = load(Some(&main)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.decoys.is_empty());
+}

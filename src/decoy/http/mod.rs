@@ -1,0 +1,476 @@
+//! The HTTP login decoy (`kind: http`): HTTP/1.1 on hyper with our own accept loop, so every
+//! limit is ours: global and per-source connection caps, a header-read timeout, a body-read
+//! timeout, and header and body size caps.
+//!
+//! Per connection: the first request head is read and classified by [`sniff`] (garbage, TLS,
+//! an HTTP/2 preface and oversized heads are answered the way the imitated product answers
+//! them); well-formed requests go to hyper. Each request becomes one touch, with credentials
+//! moved into typed fields by [`capture`] and passwords hashed; the answer is sent only after
+//! the store has the touch on disk, and after the configured delay when credentials were
+//! submitted. Connections that end without an answered request are touches too.
+
+pub mod capture;
+pub mod skin;
+pub mod sniff;
+pub mod template;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+pub use skin::{GenericSkin, Skin};
+pub use template::PageTemplate;
+
+use self::skin::{Page, RawError, Req, Site};
+use self::sniff::Sniff;
+use super::DecoyCtx;
+use super::limit::{ConnLimiter, ConnPermit};
+use crate::config::units::DelayRange;
+use crate::touch::{
+    Connection, ConnectionEnd, Credential, CredentialSource, Event, HttpMalformed, HttpRequest,
+    MAX_FIELD, MalformedReason, Timestamp, Touch, clip, preview,
+};
+
+/// Settings of one HTTP decoy.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The page set.
+    pub skin: Skin,
+    /// Delay before answering a submitted credential.
+    pub answer_delay: DelayRange,
+    /// Resource limits.
+    pub limits: HttpLimits,
+}
+
+impl HttpSettings {
+    /// Default answer delay: about what a real password check with a slow hash takes.
+    pub const DEFAULT_DELAY: DelayRange = DelayRange {
+        min: Duration::from_millis(150),
+        max: Duration::from_millis(450),
+    };
+}
+
+/// Resource limits of one HTTP decoy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time allowed to send a request head.
+    pub header_read_timeout: Duration,
+    /// Time allowed to send a request body.
+    pub body_read_timeout: Duration,
+    /// Largest request head.
+    pub max_header_bytes: usize,
+    /// Largest request body read.
+    pub max_body_bytes: usize,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one source address.
+    pub max_connections_per_source: usize,
+}
+
+impl HttpLimits {
+    /// hyper's smallest read buffer.
+    pub const MIN_HEADER_BYTES: usize = 8192;
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_body_bytes: 64 * 1024,
+            max_connections: 512,
+            max_connections_per_source: 32,
+        }
+    }
+}
+
+struct Shared {
+    settings: HttpSettings,
+    site: Site,
+    ctx: DecoyCtx,
+    limiter: Arc<ConnLimiter>,
+}
+
+/// Serves the decoy on `listener` until `ctx.shutdown` fires.
+pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
+    let span = info_span!("decoy", name = %ctx.name, kind = "http");
+    async move {
+        let local = listener.local_addr().ok();
+        info!(addr = ?local, skin = settings.skin.name(), "listening");
+        let limiter = ConnLimiter::new(
+            settings.limits.max_connections,
+            settings.limits.max_connections_per_source,
+        );
+        let site = settings.skin.instance(ctx.seed);
+        let shared = Arc::new(Shared {
+            settings,
+            site,
+            ctx,
+            limiter,
+        });
+        loop {
+            let accepted = tokio::select! {
+                _ = shared.ctx.shutdown.cancelled() => break,
+                a = listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, peer)) => match shared.limiter.try_acquire(peer.ip()) {
+                    Ok(permit) => {
+                        let conn = serve(stream, peer, shared.clone(), permit);
+                        shared.ctx.tracker.spawn(conn.in_current_span());
+                    }
+                    Err(cap) => {
+                        shared
+                            .ctx
+                            .metrics
+                            .connections_refused
+                            .get_or_create(&[
+                                ("decoy", shared.ctx.name.clone()),
+                                ("cap", cap.label().into()),
+                            ])
+                            .inc();
+                        debug!(peer = %peer, cap = cap.label(), "connection refused: cap reached");
+                    }
+                },
+                Err(e) => {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        info!("stopped accepting");
+    }
+    .instrument(span)
+    .await
+}
+
+/// Keeps the open-connections gauge right however a connection ends.
+struct OpenGuard(prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: ConnPermit) {
+    let started = Instant::now();
+    let gauge = sh
+        .ctx
+        .metrics
+        .connections_open
+        .get_or_create_owned(&[("decoy", sh.ctx.name.clone())]);
+    gauge.inc();
+    let _open = OpenGuard(gauge);
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(peer);
+    let limits = &sh.settings.limits;
+
+    let mut buf = BytesMut::with_capacity(4096);
+    let sniffed = tokio::select! {
+        r = tokio::time::timeout(limits.header_read_timeout, sniff::read_head(&mut stream, &mut buf, limits.max_header_bytes)) => r,
+        _ = sh.ctx.shutdown.cancelled() => return,
+    };
+    let ended = match sniffed {
+        Ok(Ok(Sniff::Http)) => None,
+        Ok(Ok(Sniff::Closed)) => Some(ConnectionEnd::Closed),
+        Ok(Err(_)) => Some(ConnectionEnd::Error),
+        Err(_) => Some(ConnectionEnd::Timeout),
+        Ok(Ok(Sniff::Malformed(reason))) => {
+            let err = match reason {
+                MalformedReason::Http2Preface => RawError::Http2Preface,
+                MalformedReason::RequestLineTooLong => RawError::UriTooLong,
+                MalformedReason::HeadTooLarge => RawError::HeadTooLarge,
+                MalformedReason::TlsHandshake => RawError::Tls,
+                MalformedReason::BadRequestLine => RawError::BadRequest,
+            };
+            answer_raw(stream, peer, local, &sh, reason, err, &buf).await;
+            return;
+        }
+        Ok(Ok(Sniff::HeadTooLarge)) => {
+            let reason = MalformedReason::HeadTooLarge;
+            answer_raw(
+                stream,
+                peer,
+                local,
+                &sh,
+                reason,
+                RawError::HeadTooLarge,
+                &buf,
+            )
+            .await;
+            return;
+        }
+    };
+    if let Some(ended) = ended {
+        let event = Event::Connection(Connection {
+            ended,
+            duration_ms: started.elapsed().as_millis() as u64,
+            bytes: buf.len() as u64,
+            preview: preview(&buf),
+        });
+        let _ = sh.ctx.store.record(touch(&sh, peer, local, event)).await;
+        return;
+    }
+
+    let first_bytes = preview(&buf);
+    let received = Arc::new(AtomicU64::new(buf.len() as u64));
+    let io = sniff::Prefixed::new(buf.freeze(), stream, received.clone());
+    let answered = Arc::new(AtomicU64::new(0));
+    let service = {
+        let sh = sh.clone();
+        let answered = answered.clone();
+        service_fn(move |req| handle(req, sh.clone(), peer, local, answered.clone()))
+    };
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(HttpLimits::MIN_HEADER_BYTES))
+        .title_case_headers(true)
+        .keep_alive(true)
+        .half_close(false);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let mut draining = false;
+    let result = loop {
+        tokio::select! {
+            r = conn.as_mut() => break r,
+            _ = sh.ctx.shutdown.cancelled(), if !draining => {
+                // Finish the request in flight, then close.
+                conn.as_mut().graceful_shutdown();
+                draining = true;
+            }
+        }
+    };
+    if answered.load(Ordering::Relaxed) == 0 {
+        let ended = match &result {
+            Ok(()) => ConnectionEnd::Closed,
+            Err(e) if e.is_timeout() => ConnectionEnd::Timeout,
+            Err(e) if e.is_parse_too_large() => ConnectionEnd::TooLarge,
+            Err(_) => ConnectionEnd::Error,
+        };
+        let event = Event::Connection(Connection {
+            ended,
+            duration_ms: started.elapsed().as_millis() as u64,
+            bytes: received.load(Ordering::Relaxed),
+            preview: first_bytes,
+        });
+        let _ = sh.ctx.store.record(touch(&sh, peer, local, event)).await;
+    }
+    if let Err(e) = result {
+        debug!(peer = %peer, error = %e, "connection ended with an error");
+    }
+}
+
+fn touch(sh: &Shared, peer: SocketAddr, local: SocketAddr, event: Event) -> Touch {
+    Touch {
+        at: Timestamp::now(),
+        sensor: sh.ctx.sensor.clone(),
+        decoy: sh.ctx.name.clone(),
+        source: peer,
+        local,
+        event,
+    }
+}
+
+/// Records unparseable input, then sends the product's answer to it and closes.
+async fn answer_raw(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    sh: &Shared,
+    reason: MalformedReason,
+    err: RawError,
+    buf: &[u8],
+) {
+    let answer = sh.site.raw_error(err, buf, SystemTime::now());
+    let event = Event::HttpMalformed(HttpMalformed {
+        reason,
+        preview: preview(buf),
+        status: answer.as_ref().map(|(s, _)| *s),
+    });
+    debug!(peer = %peer, ?reason, "malformed input");
+    if sh
+        .ctx
+        .store
+        .record(touch(sh, peer, local, event))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    if let Some((_, bytes)) = answer {
+        let write = async {
+            stream.write_all(&bytes).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
+    }
+}
+
+/// How reading a request body ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyEnd {
+    Complete,
+    TooLarge,
+    Timeout,
+    Error,
+}
+
+async fn read_body(
+    mut body: Incoming,
+    declared: Option<u64>,
+    max: usize,
+    timeout: Duration,
+) -> (Bytes, BodyEnd) {
+    if declared.is_some_and(|n| n > max as u64) {
+        return (Bytes::new(), BodyEnd::TooLarge);
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut out = BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return (out.freeze(), BodyEnd::Timeout),
+            Ok(None) => return (out.freeze(), BodyEnd::Complete),
+            Ok(Some(Err(_))) => return (out.freeze(), BodyEnd::Error),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if out.len() + data.len() > max {
+                        return (out.freeze(), BodyEnd::TooLarge);
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
+/// Why no answer was sent to a request.
+#[derive(Debug, thiserror::Error)]
+enum NoAnswer {
+    #[error("the request body did not arrive")]
+    BodyIncomplete,
+    #[error("the touch could not be stored")]
+    NotDurable,
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    sh: Arc<Shared>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    answered: Arc<AtomicU64>,
+) -> Result<Response<Page>, NoAnswer> {
+    let (parts, body) = req.into_parts();
+    let limits = &sh.settings.limits;
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (body, body_end) = read_body(
+        body,
+        declared,
+        limits.max_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await;
+    let complete = body_end == BodyEnd::Complete;
+    let captured = capture::capture(
+        parts.uri.query(),
+        &parts.headers,
+        if complete { &body } else { &[] },
+    );
+    let header = |name: hyper::header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| clip(&String::from_utf8_lossy(v.as_bytes()), MAX_FIELD))
+    };
+    let user_agent = header(hyper::header::USER_AGENT);
+    let now = SystemTime::now();
+    let host = header(hyper::header::HOST);
+    let basic_user = captured
+        .submitted
+        .iter()
+        .find(|c| c.source == CredentialSource::Basic)
+        .and_then(|c| c.username.clone());
+    let sreq = Req {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        host: host.as_deref(),
+        local,
+        user_agent: user_agent.as_deref(),
+        basic_user: basic_user.as_deref(),
+        login: captured.submitted.iter().any(|c| {
+            matches!(
+                c.source,
+                CredentialSource::Form | CredentialSource::Json | CredentialSource::Query
+            )
+        }),
+        authorization: parts.headers.contains_key(hyper::header::AUTHORIZATION),
+        json: parts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json")),
+        body_too_large: body_end == BodyEnd::TooLarge,
+    };
+    let response = match body_end {
+        BodyEnd::Timeout | BodyEnd::Error => None,
+        BodyEnd::Complete | BodyEnd::TooLarge => Some(sh.site.answer(&sreq, now)),
+    };
+    let credentials: Vec<Credential> = captured
+        .submitted
+        .into_iter()
+        .map(|s| Credential {
+            source: s.source,
+            username: s.username,
+            password: s.secret.map(|p| sh.ctx.hasher.capture(&p)),
+        })
+        .collect();
+    let delay = if credentials.is_empty() {
+        Duration::ZERO
+    } else {
+        sh.settings.answer_delay.sample()
+    };
+    let event = Event::HttpRequest(HttpRequest {
+        method: clip(parts.method.as_str(), 32),
+        path: clip(parts.uri.path(), MAX_FIELD),
+        query: captured.query,
+        host,
+        user_agent,
+        headers: captured.headers,
+        fields: captured.fields,
+        body_bytes: declared.unwrap_or(body.len() as u64).max(body.len() as u64),
+        credentials,
+        status: response.as_ref().map(|r| r.status().as_u16()),
+    });
+    let mut t = touch(&sh, peer, local, event);
+    t.at = Timestamp::from(now);
+    let (stored, ()) = tokio::join!(sh.ctx.store.record(t), tokio::time::sleep(delay));
+    if stored.is_err() {
+        return Err(NoAnswer::NotDurable);
+    }
+    let response = response.ok_or(NoAnswer::BodyIncomplete)?;
+    answered.fetch_add(1, Ordering::Relaxed);
+    Ok(response)
+}

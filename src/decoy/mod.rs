@@ -1,0 +1,92 @@
+//! Decoys: listeners and watchers that no honest person or program touches. Each kind is a
+//! variant of the closed [`DecoyKind`] enum with its own settings and its own module. A network
+//! decoy is `run(listener, settings, ctx)`: it takes an already-bound socket and stops accepting
+//! when `ctx.shutdown` fires, finishing what is in flight (tracked by `ctx.tracker`).
+//!
+//! Every decoy turns what it sees into a [`crate::touch::Touch`] and awaits
+//! [`crate::store::Store::record`] before it answers: nothing is answered that is not on disk.
+
+pub mod http;
+pub mod limit;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::touch::PasswordHasher;
+
+/// One decoy as configured: its name (the file stem), its file, and its kind.
+#[derive(Clone, Debug)]
+pub struct DecoySpec {
+    /// The decoy's name.
+    pub name: Arc<str>,
+    /// The file that defines it.
+    pub file: PathBuf,
+    /// What it is.
+    pub kind: DecoyKind,
+}
+
+/// The kinds of decoy.
+#[derive(Clone, Debug)]
+pub enum DecoyKind {
+    /// A fake login page.
+    Http(http::HttpSettings),
+}
+
+impl DecoyKind {
+    /// The configured listen address.
+    pub fn listen(&self) -> SocketAddr {
+        match self {
+            DecoyKind::Http(h) => h.listen,
+        }
+    }
+
+    /// The `kind:` name.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DecoyKind::Http(_) => "http",
+        }
+    }
+
+    /// A short description for `decoyd check`.
+    pub fn describe(&self) -> String {
+        match self {
+            DecoyKind::Http(h) => format!("http on {} ({} skin)", h.listen, h.skin.name()),
+        }
+    }
+}
+
+/// What every decoy needs from the rest of the pipeline.
+#[derive(Clone)]
+pub struct DecoyCtx {
+    /// The decoy's name, in every touch.
+    pub name: Arc<str>,
+    /// The sensor id, in every touch.
+    pub sensor: Arc<str>,
+    /// Where touches go.
+    pub store: Store,
+    /// How typed passwords are kept.
+    pub hasher: PasswordHasher,
+    /// Secret, stable per sensor and decoy: seeds per-instance values a real product keeps
+    /// across restarts (host keys, instance identities, cookie names).
+    pub seed: [u8; 32],
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Fires when the daemon stops.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks so shutdown can wait for in-flight answers.
+    pub tracker: TaskTracker,
+}
+
+/// Runs one network decoy on its bound listener until shutdown.
+pub async fn run(kind: &DecoyKind, listener: TcpListener, ctx: DecoyCtx) {
+    match kind {
+        DecoyKind::Http(settings) => http::run(listener, settings.clone(), ctx).await,
+    }
+}

@@ -1,0 +1,233 @@
+//! `decoyd events`: recorded touches, through the running daemon's admin API when it runs,
+//! straight from the store when it does not (sled allows one process at a time, so the CLI
+//! never opens the store under a running daemon). Text lines quote every attacker-supplied
+//! string; `--json` prints one stored record per line.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::cli::EventsArgs;
+use crate::client::AdminClient;
+use crate::config::Config;
+use crate::store::{EventQuery, Store, StoreError, StoredTouch};
+use crate::touch::{Event, Password};
+
+/// Seconds one long poll waits for new touches.
+const FOLLOW_WAIT: u64 = 25;
+
+/// Runs `decoyd events`.
+pub async fn run(config: &Config, args: EventsArgs) -> anyhow::Result<()> {
+    let query = EventQuery {
+        tail: Some(args.limit),
+        decoy: args.decoy.clone(),
+        source: args.source,
+        ..EventQuery::default()
+    };
+    let mut last_seq;
+    if let Some(client) = AdminClient::discover(&config.data_dir).await {
+        let flushed = client.status().await?.store.flushed.seq;
+        let recs = fetch(&client, &query).await?;
+        last_seq = recs.last().map(|r| r.seq).unwrap_or(0).max(flushed);
+        print(&recs, args.json)?;
+    } else {
+        match Store::open_read_only(&config.data_dir) {
+            Ok(reader) => {
+                let recs = reader.events(&query)?;
+                last_seq = reader.stats().flushed.seq;
+                print(&recs, args.json)?;
+            }
+            Err(StoreError::Locked { .. }) => bail!(
+                "the store in {} is in use by a running decoyd, but its admin API did not answer (see {}/admin.addr)",
+                config.data_dir.display(),
+                config.data_dir.display()
+            ),
+            Err(e) if args.follow => {
+                eprintln!("decoyd: {e}; waiting for the daemon");
+                last_seq = 0;
+            }
+            Err(e) => return Err(e).context("cannot read events"),
+        }
+    }
+    if !args.follow {
+        return Ok(());
+    }
+    loop {
+        let Some(client) = AdminClient::discover(&config.data_dir).await else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        loop {
+            let q = EventQuery {
+                after: Some(last_seq),
+                decoy: args.decoy.clone(),
+                source: args.source,
+                ..EventQuery::default()
+            };
+            let Ok(recs) = fetch_wait(&client, &q, FOLLOW_WAIT).await else {
+                break;
+            };
+            if let Some(r) = recs.last() {
+                last_seq = r.seq;
+            } else if let Ok(s) = client.status().await {
+                // Nothing for this filter: skip ahead to what is on disk.
+                last_seq = last_seq.max(s.store.flushed.seq);
+            }
+            print(&recs, args.json)?;
+        }
+    }
+}
+
+fn query_string(q: &EventQuery) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    if let Some(a) = q.after {
+        s.append_pair("after", &a.to_string());
+    }
+    if let Some(t) = q.tail {
+        s.append_pair("tail", &t.to_string());
+    }
+    if let Some(d) = &q.decoy {
+        s.append_pair("decoy", d);
+    }
+    if let Some(ip) = q.source {
+        s.append_pair("source", &ip.to_string());
+    }
+    s.finish()
+}
+
+async fn fetch(client: &AdminClient, q: &EventQuery) -> anyhow::Result<Vec<StoredTouch>> {
+    let body = client
+        .get(
+            &format!("/api/v1/events?{}", query_string(q)),
+            Duration::from_secs(30),
+        )
+        .await?;
+    parse_lines(&body)
+}
+
+async fn fetch_wait(
+    client: &AdminClient,
+    q: &EventQuery,
+    wait: u64,
+) -> anyhow::Result<Vec<StoredTouch>> {
+    let path = format!("/api/v1/events?{}&wait={wait}", query_string(q));
+    let body = client.get(&path, Duration::from_secs(wait + 10)).await?;
+    parse_lines(&body)
+}
+
+fn parse_lines(body: &[u8]) -> anyhow::Result<Vec<StoredTouch>> {
+    body.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).context("unreadable event from the admin API"))
+        .collect()
+}
+
+fn print(recs: &[StoredTouch], json: bool) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for r in recs {
+        let line = if json {
+            serde_json::to_string(r)?
+        } else {
+            text_line(r)
+        };
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                // `decoyd events | head`: the reader has what it wanted.
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }
+    out.flush().ok();
+    Ok(())
+}
+
+fn password_text(p: &Password) -> String {
+    let classes: Vec<String> = p
+        .classes
+        .iter()
+        .map(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        })
+        .collect();
+    match &p.plaintext {
+        Some(t) => format!("password={t:?}"),
+        None => format!(
+            "password=hmac:{} ({} chars: {})",
+            &p.hmac,
+            p.length,
+            classes.join(",")
+        ),
+    }
+}
+
+/// One human-readable line per record; attacker strings are `{:?}`-quoted.
+pub fn text_line(r: &StoredTouch) -> String {
+    let t = &r.touch;
+    let mut s = format!(
+        "{} #{} {} {} {}",
+        t.at,
+        r.seq,
+        t.decoy,
+        t.source,
+        t.event.kind()
+    );
+    match &t.event {
+        Event::Connection(c) => {
+            let _ = write!(
+                s,
+                " ended={:?} after={}ms bytes={}",
+                c.ended, c.duration_ms, c.bytes
+            );
+            if !c.preview.is_empty() {
+                let _ = write!(s, " first={:?}", c.preview);
+            }
+        }
+        Event::HttpRequest(h) => {
+            let _ = write!(s, " {:?} {:?}", h.method, h.path);
+            if let Some(q) = &h.query {
+                let _ = write!(s, " query={q:?}");
+            }
+            for c in &h.credentials {
+                let _ = write!(s, " [{:?}", c.source);
+                if let Some(u) = &c.username {
+                    let _ = write!(s, " user={u:?}");
+                }
+                if let Some(p) = &c.password {
+                    let _ = write!(s, " {}", password_text(p));
+                }
+                s.push(']');
+            }
+            match h.status {
+                Some(st) => {
+                    let _ = write!(s, " status={st}");
+                }
+                None => s.push_str(" status=none"),
+            }
+            if let Some(ua) = &h.user_agent {
+                let _ = write!(s, " ua={ua:?}");
+            }
+        }
+        Event::HttpMalformed(m) => {
+            let _ = write!(s, " reason={:?} first={:?}", m.reason, m.preview);
+            if let Some(st) = m.status {
+                let _ = write!(s, " status={st}");
+            }
+        }
+    }
+    if r.count > 1 {
+        let _ = write!(
+            s,
+            " (x{} until {})",
+            r.count,
+            r.last_at.map(|t| t.to_string()).unwrap_or_default()
+        );
+    }
+    s
+}

@@ -1,0 +1,57 @@
+//! The `decoyd` binary: parse the command line, load the config, dispatch, map the result to
+//! an exit code (64 for an invalid configuration).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use decoyd::cli::{Cli, Command};
+use decoyd::{EXIT_BAD_CONFIG, app, config, events, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("decoyd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let path = config::locate(cli.config.as_deref());
+    let config = match config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.len();
+            eprintln!(
+                "decoyd: {n} error{} in the configuration",
+                if n == 1 { "" } else { "s" }
+            );
+            return Ok(ExitCode::from(EXIT_BAD_CONFIG));
+        }
+    };
+    match cli.command {
+        Command::Check => {
+            print!("{}", app::summary(&config));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(app::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(events::run(&config, args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Prometheus metrics for `/metrics`. Labels only ever carry decoy names from the config and
+//! fixed enum names, never attacker input, so cardinality is bounded by the config.
+
+use std::sync::Arc;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels: decoy and kind.
+pub type DecoyKindLabels = [(&'static str, Arc<str>); 2];
+/// Labels: decoy only.
+pub type DecoyLabels = [(&'static str, Arc<str>); 1];
+/// Labels: one fixed reason.
+pub type ReasonLabels = [(&'static str, &'static str); 1];
+
+/// Every metric the daemon exports; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Touches recorded, by decoy and event kind (folded touches count once each).
+    pub touches: Family<DecoyKindLabels, Counter>,
+    /// Touches folded into an earlier identical record instead of a record of their own.
+    pub touches_folded: Counter,
+    /// Touches pruned, by reason (`age`, `size`).
+    pub touches_pruned: Family<ReasonLabels, Counter>,
+    /// Seconds from a decoy handing a touch to the store until it is on disk.
+    pub store_write_seconds: Histogram,
+    /// Touches in one group commit.
+    pub store_batch_size: Histogram,
+    /// Group commits (one fsync each).
+    pub store_flushes: Counter,
+    /// Store writes that failed (a touch that could not be made durable: data loss risk).
+    pub store_write_errors: Counter,
+    /// Highest sequence number known to be on disk.
+    pub store_flushed_seq: Gauge,
+    /// Logical size of stored touches, in bytes.
+    pub store_bytes: Gauge,
+    /// Connections open now, by decoy.
+    pub connections_open: Family<DecoyLabels, Gauge>,
+    /// Connections refused because a connection cap was reached, by decoy and cap.
+    pub connections_refused: Family<DecoyKindLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("decoyd");
+        let touches = Family::<DecoyKindLabels, Counter>::default();
+        r.register(
+            "touches",
+            "Touches recorded, by decoy and event kind",
+            touches.clone(),
+        );
+        let touches_folded = Counter::default();
+        r.register(
+            "touches_folded",
+            "Touches folded into an identical earlier record (counted in its count field)",
+            touches_folded.clone(),
+        );
+        let touches_pruned = Family::<ReasonLabels, Counter>::default();
+        r.register(
+            "touches_pruned",
+            "Touches pruned by retention age or store size cap",
+            touches_pruned.clone(),
+        );
+        let store_write_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        r.register(
+            "store_write_seconds",
+            "Time from a decoy handing over a touch until it is flushed to disk",
+            store_write_seconds.clone(),
+        );
+        let store_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        r.register(
+            "store_batch_size",
+            "Touches per group commit",
+            store_batch_size.clone(),
+        );
+        let store_flushes = Counter::default();
+        r.register(
+            "store_flushes",
+            "Group commits, one fsync each",
+            store_flushes.clone(),
+        );
+        let store_write_errors = Counter::default();
+        r.register(
+            "store_write_errors",
+            "Touches that could not be written to disk",
+            store_write_errors.clone(),
+        );
+        let store_flushed_seq = Gauge::default();
+        r.register(
+            "store_flushed_seq",
+            "Highest touch sequence number flushed to disk",
+            store_flushed_seq.clone(),
+        );
+        let store_bytes = Gauge::default();
+        r.register(
+            "store_bytes",
+            "Logical size of the stored touches in bytes",
+            store_bytes.clone(),
+        );
+        let connections_open = Family::<DecoyLabels, Gauge>::default();
+        r.register(
+            "connections_open",
+            "Connections open now, by decoy",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<DecoyKindLabels, Counter>::default();
+        r.register(
+            "connections_refused",
+            "Connections closed at once because a connection cap was reached",
+            connections_refused.clone(),
+        );
+        Metrics {
+            registry: Arc::new(r),
+            touches,
+            touches_folded,
+            touches_pruned,
+            store_write_seconds,
+            store_batch_size,
+            store_flushes,
+            store_write_errors,
+            store_flushed_seq,
+            store_bytes,
+            connections_open,
+            connections_refused,
+        }
+    }
+
+    /// The registry in the Prometheus/OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String");
+        out
+    }
+}

@@ -1,0 +1,452 @@
+//! The touch store: a cheap, clonable handle on one sled database in the data directory.
+//!
+//! Invariants:
+//! - A touch is durable before the decoy answers. [`Store::record`] resolves only after sled's
+//!   `flush` (fsync) has returned for the batch that holds the touch.
+//! - One writer thread owns every mutation ([`writer`]). It takes whatever touches are waiting,
+//!   writes them in one atomic batch and flushes once for all of them (group commit), so
+//!   durability costs one fsync per batch, not per touch.
+//! - The queue to the writer is bounded: when the disk falls behind, decoys wait for room
+//!   (backpressure) instead of dropping. Identical touches from one source that meet in one
+//!   batch are folded into one record with a count, never dropped without one.
+//! - Readers only see records up to the last flushed sequence number.
+//! - Retention age and a size cap prune the oldest records; each pruned touch is counted.
+
+pub mod files;
+pub mod keys;
+mod writer;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::metrics::Metrics;
+use crate::touch::{Timestamp, Touch};
+
+pub use files::SensorSecret;
+
+/// Retention and limits of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Touches older than this are pruned.
+    pub retention: Duration,
+    /// Logical size (keys and values of records and indexes) above which the oldest touches
+    /// are pruned. sled's files are larger than this by its own space overhead.
+    pub max_bytes: u64,
+    /// Memory for sled's page cache.
+    pub cache_bytes: u64,
+    /// Touches that may wait for the writer before decoys are slowed down.
+    pub write_queue: usize,
+    /// Most touches written in one group commit.
+    pub max_batch: usize,
+    /// How often the age limit is enforced.
+    pub prune_every: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            retention: Duration::from_secs(90 * 86_400),
+            max_bytes: 1 << 30,
+            cache_bytes: 8 << 20,
+            write_queue: 1024,
+            max_batch: 1024,
+            prune_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (normally the running daemon) has the database open.
+    #[error("the store {path} is in use by another decoyd process")]
+    Locked {
+        /// The database folder.
+        path: String,
+    },
+    /// sled failed.
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    /// The writer has stopped (shutdown, or a fatal write error).
+    #[error("the store writer has stopped")]
+    Closed,
+    /// A record could not be decoded.
+    #[error("corrupt record {seq}: {err}")]
+    Corrupt {
+        /// Its sequence number.
+        seq: u64,
+        /// What was wrong.
+        err: String,
+    },
+}
+
+/// A touch as stored: its sequence number, and how many identical touches it stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTouch {
+    /// Position in time order, starting at 1, never reused.
+    pub seq: u64,
+    /// Touches folded into this record (1 when none were folded).
+    pub count: u64,
+    /// Time of the last folded touch, when more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<Timestamp>,
+    /// The (first) touch.
+    #[serde(flatten)]
+    pub touch: Touch,
+}
+
+/// What is known to be on disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flushed {
+    /// Highest sequence number flushed.
+    pub seq: u64,
+    /// Touches (counting folded ones) flushed since this process opened the store.
+    pub touches: u64,
+}
+
+/// The proof a decoy gets that its touch is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The record that holds the touch.
+    pub seq: u64,
+}
+
+/// Which records to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only records after this sequence number.
+    pub after: Option<u64>,
+    /// Only the newest N (still returned oldest first).
+    pub tail: Option<usize>,
+    /// At most this many.
+    pub limit: Option<usize>,
+    /// Only this decoy's.
+    pub decoy: Option<String>,
+    /// Only from this source address.
+    pub source: Option<IpAddr>,
+}
+
+/// Counters for `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// What is on disk.
+    pub flushed: Flushed,
+    /// Records stored now.
+    pub records: u64,
+    /// Logical size in bytes.
+    pub bytes: u64,
+    /// Size of sled's files in bytes.
+    pub disk_bytes: u64,
+}
+
+// Nearly every command is an Append, so boxing the touch would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Command {
+    Append {
+        touch: Touch,
+        ack: oneshot::Sender<Result<Receipt, ()>>,
+        enqueued: Instant,
+    },
+    PruneAge,
+    Shutdown,
+}
+
+struct Inner {
+    db: sled::Db,
+    tree: sled::Tree,
+    tx: mpsc::Sender<Command>,
+    flushed: watch::Receiver<Flushed>,
+}
+
+/// Handle on the store; clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The running writer thread; [`WriterHandle::shutdown`] drains, flushes and joins it.
+pub struct WriterHandle {
+    tx: mpsc::Sender<Command>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WriterHandle {
+    /// Writes everything queued, flushes, and stops the writer. Call after every decoy has
+    /// stopped handing over touches.
+    pub async fn shutdown(mut self) {
+        let _ = self.tx.send(Command::Shutdown).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
+/// Opens sled in `dir`, mapping "another process has it" to [`StoreError::Locked`].
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let path = dir.join(files::DB_DIR);
+    sled::Config::new()
+        .path(&path)
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        // Every batch is flushed explicitly; the background flusher would only add wakeups.
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| match &e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked {
+                    path: path.display().to_string(),
+                }
+            }
+            _ => StoreError::Sled(e),
+        })
+}
+
+impl Store {
+    /// Opens the store and starts its writer thread.
+    pub fn open(
+        dir: &Path,
+        settings: StoreSettings,
+        metrics: Metrics,
+    ) -> Result<(Store, WriterHandle), StoreError> {
+        let db = open_db(dir, settings.cache_bytes)?;
+        let tree = db.open_tree("touches")?;
+        let last_seq = tree
+            .scan_prefix([keys::RECORD])
+            .keys()
+            .next_back()
+            .transpose()?
+            .and_then(|k| keys::seq_of(&k))
+            .unwrap_or(0);
+        let (flushed_tx, flushed_rx) = watch::channel(Flushed {
+            seq: last_seq,
+            touches: 0,
+        });
+        let (tx, rx) = mpsc::channel(settings.write_queue.max(1));
+        let mut w = writer::Writer::new(
+            db.clone(),
+            tree.clone(),
+            settings,
+            metrics,
+            flushed_tx,
+            last_seq,
+        )?;
+        let thread = std::thread::Builder::new()
+            .name("decoyd-store".into())
+            .spawn(move || w.run(rx))
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                tree,
+                tx: tx.clone(),
+                flushed: flushed_rx,
+            }),
+        };
+        Ok((
+            store,
+            WriterHandle {
+                tx,
+                thread: Some(thread),
+            },
+        ))
+    }
+
+    /// Opens the store for reading only (the CLI, when no daemon runs). Nothing is written.
+    pub fn open_read_only(dir: &Path) -> Result<StoreReader, StoreError> {
+        if !dir.join(files::DB_DIR).exists() {
+            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no store in {} (has decoyd run with this data dir?)",
+                    dir.display()
+                ),
+            ))));
+        }
+        let db = open_db(dir, 4 << 20)?;
+        let tree = db.open_tree("touches")?;
+        let flushed = tree
+            .scan_prefix([keys::RECORD])
+            .keys()
+            .next_back()
+            .transpose()?
+            .and_then(|k| keys::seq_of(&k))
+            .unwrap_or(0);
+        Ok(StoreReader { db, tree, flushed })
+    }
+
+    /// Hands a touch to the writer and waits until it is on disk. Waits for room when the
+    /// queue is full (backpressure).
+    pub async fn record(&self, touch: Touch) -> Result<Receipt, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Command::Append {
+                touch,
+                ack,
+                enqueued: Instant::now(),
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        match done.await {
+            Ok(Ok(r)) => Ok(r),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// Asks the writer to prune touches older than the retention age.
+    pub async fn prune_by_age(&self) {
+        let _ = self.inner.tx.send(Command::PruneAge).await;
+    }
+
+    /// What is on disk now.
+    pub fn flushed(&self) -> Flushed {
+        *self.inner.flushed.borrow()
+    }
+
+    /// Waits until a record beyond `seq` is on disk, or the timeout passes.
+    pub async fn wait_beyond(&self, seq: u64, timeout: Duration) {
+        let mut rx = self.inner.flushed.clone();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|f| f.seq > seq)).await;
+    }
+
+    /// Reads flushed records.
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<StoredTouch>, StoreError> {
+        read_events(&self.inner.tree, self.flushed().seq, q)
+    }
+
+    /// Counters for `status`.
+    pub fn stats(&self) -> StoreStats {
+        stats(&self.inner.db, &self.inner.tree, self.flushed())
+    }
+}
+
+/// The store opened directly by the CLI while no daemon runs.
+pub struct StoreReader {
+    db: sled::Db,
+    tree: sled::Tree,
+    flushed: u64,
+}
+
+impl StoreReader {
+    /// Reads records.
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<StoredTouch>, StoreError> {
+        read_events(&self.tree, self.flushed, q)
+    }
+
+    /// Counters for `status`.
+    pub fn stats(&self) -> StoreStats {
+        stats(
+            &self.db,
+            &self.tree,
+            Flushed {
+                seq: self.flushed,
+                touches: 0,
+            },
+        )
+    }
+}
+
+fn stats(db: &sled::Db, tree: &sled::Tree, flushed: Flushed) -> StoreStats {
+    let bytes = tree
+        .get(keys::META_BYTES)
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    let first = tree
+        .scan_prefix([keys::RECORD])
+        .keys()
+        .next()
+        .and_then(|k| k.ok())
+        .and_then(|k| keys::seq_of(&k));
+    let records = match first {
+        Some(f) if flushed.seq >= f => {
+            // Sequence numbers have no gaps except pruned ones at the front, so this is exact.
+            flushed.seq - f + 1
+        }
+        _ => 0,
+    };
+    StoreStats {
+        flushed,
+        records,
+        bytes,
+        disk_bytes: db.size_on_disk().unwrap_or(0),
+    }
+}
+
+/// Most records one read returns.
+pub const MAX_READ: usize = 10_000;
+
+fn decode(seq: u64, v: &[u8]) -> Result<StoredTouch, StoreError> {
+    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+        seq,
+        err: e.to_string(),
+    })
+}
+
+fn read_events(
+    tree: &sled::Tree,
+    flushed: u64,
+    q: &EventQuery,
+) -> Result<Vec<StoredTouch>, StoreError> {
+    let limit = q.limit.unwrap_or(MAX_READ).min(MAX_READ);
+    let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
+    if start > flushed {
+        return Ok(Vec::new());
+    }
+    // Sequence numbers of matching records, in order, from the right index.
+    let index = |prefix: &[u8]| {
+        let (mut from, mut to) = (prefix.to_vec(), prefix.to_vec());
+        from.extend_from_slice(&start.to_be_bytes());
+        to.extend_from_slice(&flushed.to_be_bytes());
+        (from, to)
+    };
+    let (from, to) = match (&q.decoy, q.source) {
+        (Some(d), _) => index(&keys::decoy_prefix(d)),
+        (None, Some(ip)) => index(&keys::source_prefix(ip)),
+        (None, None) => (keys::record(start).to_vec(), keys::record(flushed).to_vec()),
+    };
+    let seqs = tree
+        .range(from..=to)
+        .keys()
+        .map(|k| Ok::<_, StoreError>(keys::seq_of(&k?).unwrap_or(0)));
+    let mut out = Vec::new();
+    let push = |seq: u64, out: &mut Vec<StoredTouch>| -> Result<(), StoreError> {
+        // An index entry whose record was pruned a moment ago is skipped.
+        if let Some(v) = tree.get(keys::record(seq))? {
+            let rec = decode(seq, &v)?;
+            if q.source.is_none_or(|ip| rec.touch.source.ip() == ip) {
+                out.push(rec);
+            }
+        }
+        Ok(())
+    };
+    match q.tail {
+        Some(n) => {
+            for s in seqs.rev() {
+                if out.len() >= n.min(limit) {
+                    break;
+                }
+                push(s?, &mut out)?;
+            }
+            out.reverse();
+        }
+        None => {
+            for s in seqs {
+                if out.len() >= limit {
+                    break;
+                }
+                push(s?, &mut out)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

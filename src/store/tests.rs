@@ -1,0 +1,242 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::touch::{Connection, ConnectionEnd, Event, Touch};
+
+fn touch(decoy: &str, source: &str, bytes: u64) -> Touch {
+    Touch {
+        at: Timestamp::now(),
+        sensor: Arc::from("s1"),
+        decoy: Arc::from(decoy),
+        source: source.parse::<SocketAddr>().unwrap(),
+        local: "127.0.0.1:8080".parse().unwrap(),
+        event: Event::Connection(Connection {
+            ended: ConnectionEnd::Closed,
+            duration_ms: 1,
+            bytes,
+            preview: String::new(),
+        }),
+    }
+}
+
+fn settings() -> StoreSettings {
+    StoreSettings {
+        prune_every: Duration::from_secs(3600),
+        ..StoreSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_acknowledged_in_order_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    for i in 0..5 {
+        let r = store
+            .record(touch("web", "10.0.0.1:1000", i))
+            .await
+            .unwrap();
+        assert_eq!(r.seq, i + 1);
+        assert!(store.flushed().seq >= r.seq, "acknowledged means flushed");
+    }
+    writer.shutdown().await;
+    drop(store);
+
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    let r = store
+        .record(touch("web", "10.0.0.1:1000", 99))
+        .await
+        .unwrap();
+    assert_eq!(r.seq, 6, "sequence numbers continue after a restart");
+    let all = store.events(&EventQuery::default()).unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5, 6]
+    );
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_touches_share_flushes_and_identical_ones_fold_with_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let (store, writer) = Store::open(dir.path(), settings(), metrics.clone()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..400u64 {
+        let store = store.clone();
+        // Half are identical (same source IP, other port): foldable. Half are distinct.
+        let t = if i % 2 == 0 {
+            touch("web", &format!("10.0.0.9:{}", 1000 + i), 7)
+        } else {
+            touch("web", "10.0.0.8:1000", i)
+        };
+        tasks.push(tokio::spawn(async move { store.record(t).await.unwrap() }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let flushed = store.flushed();
+    assert_eq!(flushed.touches, 400, "every touch is accounted for");
+    let all = store.events(&EventQuery::default()).unwrap();
+    let total: u64 = all.iter().map(|r| r.count).sum();
+    assert_eq!(total, 400, "folded records carry their counts");
+    let batches = metrics.store_flushes.get();
+    assert!(
+        batches < 400,
+        "concurrent touches share group commits ({batches} flushes)"
+    );
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_find_records_by_decoy_and_by_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    store.record(touch("web", "10.0.0.1:1", 1)).await.unwrap();
+    store.record(touch("web2", "10.0.0.2:1", 2)).await.unwrap();
+    store.record(touch("web", "10.0.0.2:1", 3)).await.unwrap();
+    store
+        .record(touch("webx", "[2001:db8::1]:1", 4))
+        .await
+        .unwrap();
+    let by_decoy = store
+        .events(&EventQuery {
+            decoy: Some("web".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        by_decoy.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    let by_source = store
+        .events(&EventQuery {
+            source: Some("10.0.0.2".parse().unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        by_source.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    let v6 = store
+        .events(&EventQuery {
+            source: Some("2001:db8::1".parse().unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(v6.len(), 1);
+    let tail = store
+        .events(&EventQuery {
+            tail: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4]);
+    let after = store
+        .events(&EventQuery {
+            after: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(after.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4]);
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_size_cap_prunes_the_oldest_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let s = StoreSettings {
+        max_bytes: 64 * 1024,
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, metrics.clone()).unwrap();
+    for i in 0..2000u64 {
+        store.record(touch("web", "10.0.0.1:1", i)).await.unwrap();
+    }
+    let stats = store.stats();
+    assert!(
+        stats.bytes <= 64 * 1024,
+        "logical size {} stays under the cap",
+        stats.bytes
+    );
+    let all = store.events(&EventQuery::default()).unwrap();
+    assert!(all.len() < 2000 && !all.is_empty());
+    assert_eq!(all.last().unwrap().seq, 2000, "the newest are kept");
+    let pruned = metrics
+        .touches_pruned
+        .get_or_create(&[("reason", "size")])
+        .get();
+    assert_eq!(
+        pruned as usize + all.len(),
+        2000,
+        "every pruned touch is counted"
+    );
+    // Index entries of pruned records are gone too.
+    let by_decoy = store
+        .events(&EventQuery {
+            decoy: Some("web".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_decoy.len(), all.len());
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_age_prunes_old_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let s = StoreSettings {
+        retention: Duration::from_secs(3600),
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, metrics.clone()).unwrap();
+    let old = Timestamp::from(SystemTime::now() - Duration::from_secs(7200));
+    for i in 0..3u64 {
+        let mut t = touch("web", "10.0.0.1:1", i);
+        t.at = old;
+        store.record(t).await.unwrap();
+    }
+    store.record(touch("web", "10.0.0.1:1", 100)).await.unwrap();
+    store.prune_by_age().await;
+    // The prune runs on the writer; a following write is ordered after it.
+    store.record(touch("web", "10.0.0.1:1", 101)).await.unwrap();
+    let all = store.events(&EventQuery::default()).unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(
+        metrics
+            .touches_pruned
+            .get_or_create(&[("reason", "age")])
+            .get(),
+        3
+    );
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_slows_writers_down_instead_of_dropping() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = StoreSettings {
+        write_queue: 16,
+        max_batch: 8,
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, Metrics::new()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..500u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.record(touch("web", "10.0.0.1:1", i)).await
+        }));
+    }
+    for t in tasks {
+        t.await
+            .unwrap()
+            .expect("every writer eventually gets its acknowledgement");
+    }
+    assert_eq!(store.flushed().touches, 500);
+    writer.shutdown().await;
+}

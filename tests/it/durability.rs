@@ -1,0 +1,190 @@
+//! Nothing answered is ever lost: a crash (SIGKILL) in the middle of a stream of logins loses
+//! no touch whose answer reached the client, and while the daemon runs, the flushed sequence
+//! always covers every answered touch.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// One keep-alive client: POSTs unique credentials until told to stop or the connection dies.
+/// Returns the usernames whose answers arrived complete.
+fn client(
+    addr: SocketAddr,
+    id: usize,
+    stop: Arc<AtomicBool>,
+    answered: Arc<AtomicU64>,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let Ok(stream) = TcpStream::connect(addr) else {
+        return seen;
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let user = format!("user-{id}-{i}");
+        let body = format!("username={user}&password=pw-{id}-{i}");
+        let req = format!(
+            "POST /login HTTP/1.1\r\nHost: decoy\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if writer.write_all(req.as_bytes()).is_err() {
+            break;
+        }
+        // Read one whole response: status line, headers, Content-Length bytes of body.
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || !line.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        let mut len = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return seen;
+            }
+            if h == "\r\n" {
+                break;
+            }
+            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            break;
+        }
+        // Only now has the client seen the answer.
+        answered.fetch_add(1, Ordering::SeqCst);
+        seen.push(user);
+        i += 1;
+    }
+    seen
+}
+
+fn login_touches(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e["event"]["type"] == "http_request" && e["event"]["method"] == "POST")
+        .collect()
+}
+
+#[test]
+fn every_answered_login_survives_sigkill_and_the_flushed_sequence_covers_answers() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let addr = d.addr("web");
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..24)
+        .map(|id| {
+            let (stop, answered) = (stop.clone(), answered.clone());
+            std::thread::spawn(move || client(addr, id, stop, answered))
+        })
+        .collect();
+
+    // While running: sample (answers seen so far, flushed sequence) pairs. The answers are
+    // counted before the status request, so every one of them must be at or below that seq.
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    wait_for("clients to get going", Duration::from_secs(30), || {
+        (answered.load(Ordering::SeqCst) > 200).then_some(())
+    });
+    for _ in 0..10 {
+        let a = answered.load(Ordering::SeqCst);
+        let f = d.status().store.flushed.seq;
+        samples.lock().unwrap().push((a, f));
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let before_kill = answered.load(Ordering::SeqCst);
+    d.kill();
+    stop.store(true, Ordering::Relaxed);
+    let mut seen: HashSet<String> = HashSet::new();
+    for c in clients {
+        seen.extend(c.join().unwrap());
+    }
+    let total = answered.load(Ordering::SeqCst);
+    assert!(total >= before_kill && total > 200, "{total} answers");
+    assert_eq!(seen.len() as u64, total, "usernames are unique per request");
+
+    // After the crash, straight from the store: every answered login is there.
+    let events = sensor.events();
+    let logins = login_touches(&events);
+    let stored: HashSet<String> = logins
+        .iter()
+        .map(|e| {
+            e["event"]["credentials"][0]["username"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let missing: Vec<_> = seen.difference(&stored).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "answered but not stored after SIGKILL: {missing:?} (of {total})"
+    );
+    let counted: u64 = logins.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert!(counted >= total, "stored {counted} < answered {total}");
+
+    for (a, f) in samples.lock().unwrap().iter() {
+        let covered: u64 = logins
+            .iter()
+            .filter(|e| e["seq"].as_u64().unwrap() <= *f)
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum();
+        assert!(
+            covered >= *a,
+            "flushed seq {f} covers {covered} logins but {a} had been answered"
+        );
+    }
+
+    // And the daemon comes back on the same store, continuing the sequence.
+    let d = sensor.start();
+    let last = events.last().unwrap()["seq"].as_u64().unwrap();
+    assert_eq!(d.status().store.flushed.seq, last);
+    curl(&[&format!("http://{}/again", d.addr("web"))]);
+    let after = sensor.events();
+    assert_eq!(after.last().unwrap()["seq"].as_u64().unwrap(), last + 1);
+    assert_eq!(d.stop().code(), Some(0));
+}
+
+#[test]
+fn sigterm_finishes_answers_in_flight_and_exits_cleanly() {
+    let sensor = Sensor::new().decoy(
+        "web",
+        "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 1500ms\n",
+    );
+    let d = sensor.start();
+    let url = format!("http://{}/login", d.addr("web"));
+    let pending = std::thread::spawn(move || {
+        curl(&[
+            "-d",
+            "username=late&password=x",
+            "-w",
+            "%{http_code}",
+            "-o",
+            "/dev/null",
+            &url,
+        ])
+    });
+    // Wait until the request is being answered (its touch is on disk, the delay is running).
+    wait_for("the login to be recorded", Duration::from_secs(10), || {
+        (d.status().store.flushed.touches > 0).then_some(())
+    });
+    d.signal("TERM");
+    let (ok, code) = pending.join().unwrap();
+    assert!(ok, "the client in flight got its answer");
+    assert_eq!(code, "200");
+    let mut d = d;
+    assert_eq!(d.wait(Duration::from_secs(20)).code(), Some(0));
+    assert!(d.log().contains("every touch is on disk"), "{}", d.log());
+    let events = sensor.events();
+    assert_eq!(events[0]["event"]["credentials"][0]["username"], "late");
+}

@@ -1,0 +1,314 @@
+//! Starts the real `decoyd` binary on loopback with port-0 listeners and talks to it the way an
+//! operator does: through its files, its admin API and its CLI. Every process a test starts is
+//! ended by PID when the test's handle is dropped.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use decoyd::admin::Status;
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_decoyd")
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A config folder: `decoyd.yaml`, `decoys/`, and a data dir inside a temp dir.
+pub struct Sensor {
+    pub dir: tempfile::TempDir,
+}
+
+/// The main file used unless a test writes its own.
+pub const MAIN: &str = "sensor:\n  id: test-sensor\n  data_dir: ./data\ndecoys_dir: ./decoys\nadmin:\n  listen: 127.0.0.1:0\n";
+
+/// A generic login page with no answer delay (tests never wait on realism delays).
+pub const WEB: &str = "kind: http\nlisten: 127.0.0.1:0\nskin: generic\nanswer_delay: 0s\n";
+
+impl Sensor {
+    /// A sensor with the default main file and no decoys.
+    pub fn new() -> Sensor {
+        Self::with_main(MAIN)
+    }
+
+    /// A sensor with the given main file.
+    pub fn with_main(main: &str) -> Sensor {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("decoyd.yaml"), main).unwrap();
+        fs::create_dir(dir.path().join("decoys")).unwrap();
+        Sensor { dir }
+    }
+
+    /// Adds (or replaces) a decoy file.
+    pub fn decoy(self, name: &str, yaml: &str) -> Sensor {
+        fs::write(
+            self.dir.path().join("decoys").join(format!("{name}.yaml")),
+            yaml,
+        )
+        .unwrap();
+        self
+    }
+
+    /// Path of the main file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("decoyd.yaml")
+    }
+
+    /// The data dir.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs a CLI command against this config and waits for it.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .arg("-c")
+            .arg(self.config())
+            .env_remove("DECOYD_CONFIG")
+            .output()
+            .unwrap()
+    }
+
+    /// `decoyd events --json`, parsed.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let out = self.cli(&["events", "--json", "-n", "1000000"]);
+        assert!(
+            out.status.success(),
+            "events failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Starts `decoyd run` and waits until its admin API answers.
+    pub fn start(&self) -> Daemon {
+        Daemon::start(&self.config(), &self.data())
+    }
+}
+
+/// A running daemon.
+pub struct Daemon {
+    child: Option<Child>,
+    pub pid: u32,
+    pub log: PathBuf,
+    pub admin: SocketAddr,
+    pub token: String,
+    pub status: Status,
+}
+
+impl Daemon {
+    fn start(config: &Path, data: &Path) -> Daemon {
+        // A file left by a killed daemon must not be mistaken for the new one's.
+        let _ = fs::remove_file(data.join("admin.addr"));
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
+        let log = config.with_file_name(format!(
+            "daemon-{}.log",
+            STARTS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let log_file = fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "-c"])
+            .arg(config)
+            .env_remove("DECOYD_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file);
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let mut d = Daemon {
+            child: Some(child),
+            pid,
+            log: log.clone(),
+            admin: "127.0.0.1:0".parse().unwrap(),
+            token: String::new(),
+            status: serde_json::from_str(r#"{"sensor":"","version":"","started_at":"1970-01-01T00:00:00Z","listening":[],"store":{"flushed":{"seq":0,"touches":0},"records":0,"bytes":0,"disk_bytes":0}}"#).unwrap(),
+        };
+        let (admin, token) = wait_for(
+            "the daemon's admin address",
+            Duration::from_secs(30),
+            || {
+                if let Some(status) = d.child.as_mut().unwrap().try_wait().unwrap() {
+                    panic!(
+                        "decoyd exited early with {status}:\n{}",
+                        fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                let addr = fs::read_to_string(data.join("admin.addr"))
+                    .ok()?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                let token = fs::read_to_string(data.join("admin.token"))
+                    .ok()?
+                    .trim()
+                    .to_string();
+                Some((addr, token))
+            },
+        );
+        d.admin = admin;
+        d.token = token;
+        d.status = wait_for("the admin API", Duration::from_secs(10), || d.try_status());
+        d
+    }
+
+    /// The address a decoy actually bound.
+    pub fn addr(&self, decoy: &str) -> SocketAddr {
+        self.status
+            .listening
+            .iter()
+            .find(|l| l.name == decoy)
+            .unwrap_or_else(|| panic!("no listener named {decoy}"))
+            .addr
+    }
+
+    /// `GET path` on the admin listener with the token: (status code, body).
+    pub fn admin_get(&self, path: &str, with_token: bool) -> (u16, String) {
+        let mut s = TcpStream::connect(self.admin).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let auth = if with_token {
+            format!("Authorization: Bearer {}\r\n", self.token)
+        } else {
+            String::new()
+        };
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: admin\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).unwrap();
+        let code = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let body = buf
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (code, body)
+    }
+
+    fn try_status(&self) -> Option<Status> {
+        let mut s = TcpStream::connect(self.admin).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(s, "GET /api/v1/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", self.token).ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).ok()?;
+        let body = buf.split_once("\r\n\r\n")?.1;
+        serde_json::from_str(body).ok()
+    }
+
+    /// The current status from the admin API.
+    pub fn status(&self) -> Status {
+        self.try_status().expect("status")
+    }
+
+    /// The `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let (code, body) = self.admin_get("/metrics", false);
+        assert_eq!(code, 200);
+        body
+    }
+
+    /// Resident memory of the daemon in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let s = fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
+        s.lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    /// Sends a signal by PID.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait(Duration::from_secs(30))
+    }
+
+    /// SIGKILL, then waits for the exit.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let status = wait_for("decoyd to exit", limit, || child.try_wait().unwrap());
+        self.child = None;
+        status
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `curl` with the given arguments; returns (exit ok, stdout).
+pub fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Sends raw bytes on a fresh connection and returns whatever comes back until the server
+/// closes the connection (or `limit` passes).
+pub fn raw(addr: SocketAddr, bytes: &[u8], limit: Duration) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// Touches of one event type from `events --json`.
+pub fn of_type<'a>(events: &'a [serde_json::Value], ty: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["event"]["type"] == ty).collect()
+}

@@ -1,0 +1,267 @@
+//! The HTTP login decoy against curl: what an attacker sees, and what the operator reads back.
+
+use crate::harness::*;
+
+/// Every file under `dir`, concatenated: the plaintext of a password must appear in none.
+fn all_bytes_under(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_bytes_under(&p));
+        } else {
+            out.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn curl_get_form_json_and_basic_are_recorded_with_passwords_hashed() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let base = format!("http://{}", d.addr("web"));
+
+    let (ok, page) = curl(&["-A", "Mozilla/5.0 test", &format!("{base}/")]);
+    assert!(
+        ok && page.contains("<form") && page.contains("password"),
+        "{page}"
+    );
+
+    let (ok, page) = curl(&[
+        "-d",
+        "username=alice&password=Zq-form-secret-81",
+        &format!("{base}/login"),
+    ]);
+    assert!(
+        ok && page.contains("Invalid username or password."),
+        "{page}"
+    );
+
+    let (ok, body) = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"username":"bob","password":"Zq-json-secret-82"}"#,
+        &format!("{base}/api/login?next=%2Fdash"),
+    ]);
+    assert!(ok && body.contains("invalid_credentials"), "{body}");
+
+    let (ok, code) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-u",
+        "carol:Zq-basic-secret-83",
+        &format!("{base}/admin"),
+    ]);
+    assert!(ok);
+    assert_eq!(code, "401");
+
+    // While the daemon runs, `events` goes through the admin API.
+    let events = sensor.events();
+    let reqs = of_type(&events, "http_request");
+    assert_eq!(reqs.len(), 4, "{events:#?}");
+    let get = reqs[0];
+    assert_eq!(get["event"]["method"], "GET");
+    assert_eq!(get["event"]["path"], "/");
+    assert_eq!(get["event"]["user_agent"], "Mozilla/5.0 test");
+    assert_eq!(get["event"]["status"], 200);
+    assert_eq!(get["decoy"], "web");
+    assert_eq!(get["sensor"], "test-sensor");
+    assert!(get["source"].as_str().unwrap().starts_with("127.0.0.1:"));
+
+    let form = &reqs[1]["event"];
+    assert_eq!(form["method"], "POST");
+    assert_eq!(form["path"], "/login");
+    let cred = &form["credentials"][0];
+    assert_eq!(cred["source"], "form");
+    assert_eq!(cred["username"], "alice");
+    assert_eq!(cred["password"]["length"], 17);
+    assert_eq!(
+        cred["password"]["classes"],
+        serde_json::json!(["lower", "upper", "digit", "symbol"])
+    );
+    assert_eq!(cred["password"]["hmac"].as_str().unwrap().len(), 32);
+    assert!(cred["password"].get("plaintext").is_none());
+    assert_eq!(form["fields"], serde_json::json!(["username", "password"]));
+
+    let json = &reqs[2]["event"];
+    assert_eq!(json["credentials"][0]["source"], "json");
+    assert_eq!(json["credentials"][0]["username"], "bob");
+    assert_eq!(json["query"], "next=%2Fdash");
+    assert_eq!(json["status"], 401);
+
+    let basic = &reqs[3]["event"];
+    assert_eq!(basic["credentials"][0]["source"], "basic");
+    assert_eq!(basic["credentials"][0]["username"], "carol");
+    let auth = basic["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "authorization")
+        .unwrap();
+    assert_eq!(auth[1], "Basic [redacted]");
+
+    // No plaintext password anywhere: not in the events, not in any file the daemon wrote.
+    let text = serde_json::to_string(&events).unwrap();
+    for secret in [
+        "Zq-form-secret-81",
+        "Zq-json-secret-82",
+        "Zq-basic-secret-83",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked into events");
+    }
+    assert_eq!(d.stop().code(), Some(0));
+    let files = all_bytes_under(&sensor.data());
+    for secret in [
+        "Zq-form-secret-81",
+        "Zq-json-secret-82",
+        "Zq-basic-secret-83",
+    ] {
+        assert!(
+            !contains(&files, secret),
+            "{secret} leaked into the data dir"
+        );
+    }
+    // The same password always gets the same keyed hash, so repeats can be correlated.
+    assert_ne!(
+        cred["password"]["hmac"],
+        json["credentials"][0]["password"]["hmac"]
+    );
+
+    // With the daemon stopped, `events` reads the store directly and sees the same records.
+    let offline = sensor.events();
+    assert_eq!(offline.len(), events.len());
+    assert_eq!(
+        offline[1]["event"]["credentials"],
+        events[1]["event"]["credentials"]
+    );
+}
+
+#[test]
+fn the_lab_switch_keeps_plaintext_passwords() {
+    let main = format!("{MAIN}capture_passwords: plaintext\n");
+    let sensor = Sensor::with_main(&main).decoy("web", WEB);
+    let d = sensor.start();
+    let base = format!("http://{}", d.addr("web"));
+    curl(&[
+        "-d",
+        "username=alice&password=lab-visible-1",
+        &format!("{base}/login"),
+    ]);
+    let events = sensor.events();
+    let cred = &of_type(&events, "http_request")[0]["event"]["credentials"][0];
+    assert_eq!(cred["password"]["plaintext"], "lab-visible-1");
+    assert_eq!(cred["password"]["length"], 13);
+    drop(d);
+}
+
+#[test]
+fn the_answer_is_sent_only_after_the_delay_and_the_page_looks_like_nginx() {
+    let sensor = Sensor::new().decoy(
+        "web",
+        "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 300ms\n",
+    );
+    let d = sensor.start();
+    let base = format!("http://{}", d.addr("web"));
+    let (_, headers) = curl(&["-D", "-", "-o", "/dev/null", &format!("{base}/nope")]);
+    assert!(
+        headers.starts_with("HTTP/1.1 404 Not Found\r\nServer: nginx/1.24.0 (Ubuntu)\r\nDate: "),
+        "{headers}"
+    );
+    let (_, page) = curl(&[&format!("{base}/nope")]);
+    assert!(
+        page.contains("<center><h1>404 Not Found</h1></center>"),
+        "{page}"
+    );
+    let (_, favicon) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{content_type} %{size_download}",
+        &format!("{base}/favicon.ico"),
+    ]);
+    assert!(favicon.starts_with("200 image/x-icon "), "{favicon}");
+    // The configured delay applies to login attempts: curl's own timer sees it.
+    let (_, t) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{time_total}",
+        "-d",
+        "username=a&password=b",
+        &format!("{base}/login"),
+    ]);
+    let secs: f64 = t.parse().unwrap();
+    assert!(
+        secs >= 0.29,
+        "login answered after {secs}s, before the 300ms delay"
+    );
+    drop(d);
+}
+
+#[test]
+fn events_follow_prints_new_touches_as_they_arrive() {
+    use std::io::{BufRead, BufReader};
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let base = format!("http://{}", d.addr("web"));
+    curl(&[&format!("{base}/before")]);
+    let mut follow = std::process::Command::new(bin())
+        .args(["events", "--json", "--follow", "-n", "10", "-c"])
+        .arg(sensor.config())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"]["path"], "/before");
+    curl(&[&format!("{base}/after")]);
+    let next: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(next["event"]["path"], "/after");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    drop(d);
+}
+
+#[test]
+fn events_filters_by_decoy_and_source() {
+    let sensor = Sensor::new().decoy("one", WEB).decoy("two", WEB);
+    let d = sensor.start();
+    curl(&[&format!("http://{}/a", d.addr("one"))]);
+    curl(&[
+        "--interface",
+        "127.0.0.2",
+        &format!("http://{}/b", d.addr("two")),
+    ]);
+    curl(&[&format!("http://{}/c", d.addr("two"))]);
+    let out = sensor.cli(&["events", "--json", "--decoy", "two"]);
+    let paths: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["path"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(paths, vec!["/b", "/c"]);
+    let out = sensor.cli(&["events", "--json", "--source", "127.0.0.2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("\"/b\""));
+    // The text format quotes what the attacker sent.
+    let out = sensor.cli(&["events", "-n", "1"]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains("two 127.0.0.1:") && line.contains("\"/c\""),
+        "{line}"
+    );
+    drop(d);
+}

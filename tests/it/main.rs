@@ -1,0 +1,10 @@
+//! Integration tests: the real `decoyd` binary on loopback, driven by the clients attackers
+//! and operators use (curl, raw sockets, the decoyd CLI).
+
+mod admin;
+mod config;
+mod durability;
+mod harness;
+mod hostile;
+mod http;
+mod realism;
