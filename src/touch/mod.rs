@@ -171,6 +171,8 @@ pub enum MalformedReason {
     TlsHandshake,
     /// A first line that is not `METHOD target HTTP/1.x`.
     BadRequestLine,
+    /// A well-formed request line with an HTTP version other than 1.0 or 1.1.
+    UnsupportedVersion,
     /// A request line longer than the header limit.
     RequestLineTooLong,
     /// A request head larger than the header limit.

@@ -129,6 +129,26 @@ fn garbage_tls_and_http2_prefaces_are_answered_like_nginx_and_recorded() {
         "HTTP/2 must not be spoken on a cleartext HTTP/1.1 decoy"
     );
 
+    // nginx refuses versions it does not speak, and HTTP/1.1 without a Host.
+    let answer = text(&raw(
+        addr,
+        b"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    assert!(
+        answer.starts_with("HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+        "{answer}"
+    );
+    let answer = text(&raw(
+        addr,
+        b"GET / HTTP/1.1\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n") && answer.contains("Connection: close"),
+        "{answer}"
+    );
+
     let events = sensor.events();
     let malformed = of_type(&events, "http_malformed");
     let reasons: Vec<_> = malformed
@@ -141,7 +161,8 @@ fn garbage_tls_and_http2_prefaces_are_answered_like_nginx_and_recorded() {
             "bad_request_line",
             "tls_handshake",
             "http2_preface",
-            "http2_preface"
+            "http2_preface",
+            "unsupported_version"
         ]
     );
     assert!(

@@ -220,11 +220,22 @@ fn events_follow_prints_new_touches_as_they_arrive() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
+    // If the follower ever stopped printing, the reads below would block: a watchdog ends it
+    // through its handle (never by a PID that may have been reused).
+    let follow = std::sync::Arc::new(std::sync::Mutex::new(Some(follow)));
+    let watchdog = follow.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        if let Some(c) = watchdog.lock().unwrap().as_mut() {
+            let _ = c.kill();
+        }
+    });
     let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(first["event"]["path"], "/before");
     curl(&[&format!("{base}/after")]);
     let next: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(next["event"]["path"], "/after");
+    let mut follow = follow.lock().unwrap().take().unwrap();
     follow.kill().unwrap();
     follow.wait().unwrap();
     drop(d);

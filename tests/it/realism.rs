@@ -73,16 +73,61 @@ fn jenkins_login_flow_as_a_browser_sees_it() {
         &format!("{base}/j_spring_security_check"),
     ]);
     assert!(page.contains("Invalid username or password"), "{page}");
+    let (_, head) = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-d",
+        "j_username=a&j_password=b",
+        &format!("{base}/j_spring_security_check"),
+    ]);
+    assert!(
+        head.starts_with("HTTP/1.1 302 Found\r\n")
+            && head.contains("\r\nLocation: /loginError\r\n"),
+        "{head}"
+    );
     let (_, css) = curl(&[
         "-o",
         "/dev/null",
         "-w",
         "%{http_code}",
-        &format!("{base}/static/abcdef12/jsbundles/styles.css"),
+        &format!("{base}/static/abcdef12/jsbundles/simple-page.css"),
     ]);
     assert_eq!(css, "200");
     let (_, missing) = curl(&[&format!("{base}/static/abcdef12/nope.js")]);
-    assert!(missing.contains("HTTP ERROR 404"), "{missing}");
+    assert!(
+        missing.contains("<h2>HTTP ERROR 404 Not Found</h2>"),
+        "{missing}"
+    );
+    let (_, robots) = curl(&[&format!("{base}/robots.txt")]);
+    assert_eq!(
+        robots,
+        "# we don't want robots to click \"build\" links\nUser-agent: *\nDisallow: /"
+    );
+
+    // Before any parsing, Jetty's own answers.
+    let limit = std::time::Duration::from_secs(10);
+    let answer = String::from_utf8_lossy(&raw(d.addr("ci"), b"\x16\x03\x01\x00\xa5\x01", limit))
+        .into_owned();
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\nServer: Jetty(12.0.16)\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("<h2>HTTP ERROR 400 Illegal character CNTL=0x16</h2>"),
+        "{answer}"
+    );
+    let answer = String::from_utf8_lossy(&raw(
+        d.addr("ci"),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        limit,
+    ))
+    .into_owned();
+    assert!(
+        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{answer}"
+    );
 
     let events = sensor.events();
     let login = of_type(&events, "http_request")

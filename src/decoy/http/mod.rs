@@ -199,6 +199,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
                 MalformedReason::HeadTooLarge => RawError::HeadTooLarge,
                 MalformedReason::TlsHandshake => RawError::Tls,
                 MalformedReason::BadRequestLine => RawError::BadRequest,
+                MalformedReason::UnsupportedVersion => RawError::BadVersion,
             };
             answer_raw(stream, peer, local, &sh, reason, err, &buf).await;
             return;
@@ -433,6 +434,12 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("json")),
         body_too_large: body_end == BodyEnd::TooLarge,
+        missing_host: parts.version == hyper::Version::HTTP_11
+            && !parts.headers.contains_key(hyper::header::HOST),
+        cookie: parts
+            .headers
+            .get(hyper::header::COOKIE)
+            .and_then(|v| v.to_str().ok()),
     };
     let response = match body_end {
         BodyEnd::Timeout | BodyEnd::Error => None,

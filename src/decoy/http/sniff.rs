@@ -77,8 +77,10 @@ pub fn classify(buf: &[u8], max: usize) -> Option<Sniff> {
     if line_end > max {
         return Some(Sniff::Malformed(MalformedReason::RequestLineTooLong));
     }
-    if !valid_request_line(&buf[..line_end]) {
-        return Some(Sniff::Malformed(MalformedReason::BadRequestLine));
+    match request_line(&buf[..line_end]) {
+        Line::Valid => {}
+        Line::OtherVersion => return Some(Sniff::Malformed(MalformedReason::UnsupportedVersion)),
+        Line::Invalid => return Some(Sniff::Malformed(MalformedReason::BadRequestLine)),
     }
     let head_end = find(buf, b"\r\n\r\n")
         .map(|i| i + 4)
@@ -95,20 +97,38 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// `METHOD SP request-target SP HTTP/1.x`, with an optional trailing CR.
-fn valid_request_line(line: &[u8]) -> bool {
+/// What a request line is.
+enum Line {
+    /// `METHOD SP request-target SP HTTP/1.x`, with an optional trailing CR.
+    Valid,
+    /// The same shape with `HTTP/<digit>.<digit>` of another version.
+    OtherVersion,
+    /// Anything else.
+    Invalid,
+}
+
+fn request_line(line: &[u8]) -> Line {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let mut parts = line.split(|&b| b == b' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return Line::Invalid;
     };
-    !method.is_empty()
+    let shape = !method.is_empty()
         && method.iter().all(|&b| is_tchar(b))
         && !target.is_empty()
-        && target.iter().all(|&b| b > 0x20 && b != 0x7f)
-        && (version == b"HTTP/1.1" || version == b"HTTP/1.0")
+        && target.iter().all(|&b| b > 0x20 && b != 0x7f);
+    match version {
+        _ if !shape => Line::Invalid,
+        b"HTTP/1.1" | b"HTTP/1.0" => Line::Valid,
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Line::OtherVersion
+        }
+        _ => Line::Invalid,
+    }
 }
 
 /// RFC 9110 token characters.
@@ -253,6 +273,10 @@ mod tests {
         );
         assert_eq!(
             c(b"GET / HTTP/3.0\r\n"),
+            Some(Sniff::Malformed(MalformedReason::UnsupportedVersion))
+        );
+        assert_eq!(
+            c(b"GET / HTTP/1.x\r\n"),
             Some(Sniff::Malformed(MalformedReason::BadRequestLine))
         );
         assert_eq!(

@@ -70,6 +70,9 @@ impl GenericSkin {
     pub fn answer(&self, req: &Req<'_>, now: SystemTime) -> Response<Page> {
         let is_get = matches!(*req.method, Method::GET | Method::HEAD);
         let path = req.path;
+        if req.missing_host {
+            return self.error_page(400, req.user_agent, now, true);
+        }
         if req.body_too_large {
             return self.error_page(413, req.user_agent, now, true);
         }
@@ -207,6 +210,7 @@ impl GenericSkin {
             RawError::BadRequest | RawError::Tls | RawError::Http2Preface => {
                 (400, nginx_page(400, &self.server_header, None))
             }
+            RawError::BadVersion => (505, nginx_page(505, &self.server_header, None)),
             RawError::UriTooLong => (414, nginx_page(414, &self.server_header, None)),
             RawError::HeadTooLarge => (400, nginx_page(494, &self.server_header, None)),
         };

@@ -66,6 +66,10 @@ pub struct Req<'a> {
     pub json: bool,
     /// The body exceeded the decoy's limit (and was not read to its end).
     pub body_too_large: bool,
+    /// An HTTP/1.1 request without a `Host` header.
+    pub missing_host: bool,
+    /// The `Cookie` header, if any.
+    pub cookie: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -84,6 +88,8 @@ impl<'a> Req<'a> {
             basic_user: None,
             json: false,
             body_too_large: false,
+            missing_host: false,
+            cookie: None,
         }
     }
 }
@@ -95,6 +101,8 @@ pub enum RawError {
     BadRequest,
     /// A TLS handshake on the cleartext port.
     Tls,
+    /// A request line with an HTTP version other than 1.0 or 1.1.
+    BadVersion,
     /// The HTTP/2 preface on a cleartext HTTP/1.1 port.
     Http2Preface,
     /// A request line longer than the header limit.
