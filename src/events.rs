@@ -33,6 +33,9 @@ pub async fn run(config: &Config, args: EventsArgs) -> anyhow::Result<()> {
         last_seq = recs.last().map(|r| r.seq).unwrap_or(0).max(flushed);
         print(&recs, args.json)?;
     } else {
+        if config.data_dir.exists() {
+            crate::store::files::check_owner(&config.data_dir)?;
+        }
         match Store::open_read_only(&config.data_dir) {
             Ok(reader) => {
                 let recs = reader.events(&query)?;

@@ -787,6 +787,13 @@ fn build_http_limits(
         d.body_read_timeout,
         errors,
     );
+    let write_timeout = parse_spanned(
+        file,
+        &raw.write_timeout,
+        units::parse_duration,
+        d.write_timeout,
+        errors,
+    );
     let header = parse_spanned(
         file,
         &raw.max_header_size,
@@ -820,6 +827,7 @@ fn build_http_limits(
     for (t, v) in [
         (header_timeout, &raw.header_read_timeout),
         (body_timeout, &raw.body_read_timeout),
+        (write_timeout, &raw.write_timeout),
     ] {
         if let (Some(t), Some(v)) = (t, v)
             && (t < Duration::from_millis(10) || t > Duration::from_secs(300))
@@ -841,17 +849,19 @@ fn build_http_limits(
         ));
     }
     if let (Some(b), Some(v)) = (body, &raw.max_body_size)
-        && b > 16 << 20
+        && !(1024..=16 << 20).contains(&b)
     {
+        // Below a kilobyte no login form fits, and every attempt would go unrecorded.
         errors.push(ConfigError::spanned(
             file,
             v,
-            "max_body_size out of range: expected at most 16MiB",
+            "max_body_size out of range: expected 1KiB to 16MiB",
         ));
     }
     Some(HttpLimits {
         header_read_timeout: header_timeout?,
         body_read_timeout: body_timeout?,
+        write_timeout: write_timeout?,
         max_header_bytes: header? as usize,
         max_body_bytes: body? as usize,
         max_connections: conns?,

@@ -102,6 +102,8 @@ pub struct RawHttpLimits {
     pub header_read_timeout: Option<Spanned<String>>,
     /// Time allowed for a request's body.
     pub body_read_timeout: Option<Spanned<String>>,
+    /// Time an answer may stay unread before the connection is closed.
+    pub write_timeout: Option<Spanned<String>>,
     /// Largest request head.
     pub max_header_size: Option<Spanned<String>>,
     /// Largest request body read.

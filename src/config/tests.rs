@@ -119,7 +119,7 @@ fn broken_files_each_name_file_line_and_column() {
         ),
         (
             "kind: http\nlisten: 127.0.0.1:0\nlimits:\n  max_body_size: 1TB\n",
-            "decoys/d.yaml:4:18: max_body_size out of range",
+            "decoys/d.yaml:4:18: max_body_size out of range: expected 1KiB to 16MiB",
         ),
         (
             "kind: http\nlisten: 127.0.0.1:0\nskin: jenkins\ntitle: Hi\n",

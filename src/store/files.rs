@@ -87,6 +87,31 @@ pub fn admin_token(dir: &Path) -> anyhow::Result<String> {
     Ok(t)
 }
 
+/// Refuses to open the store as anyone but the owner of the data dir: opening sled can write
+/// files, and a file created by another user (say root, while the daemon runs as `decoyd`)
+/// would stop the daemon from opening its own store.
+pub fn check_owner(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = fs::metadata(dir)
+        .with_context(|| format!("cannot read data dir {}", dir.display()))?
+        .uid();
+    let me = effective_uid();
+    if me.is_some_and(|me| me != owner) {
+        bail!(
+            "the data dir {} belongs to uid {owner}; run this command as that user (for example `sudo -u '#{owner}' decoyd ...`) so no file in it changes owner",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The effective uid, from /proc (no unsafe libc call needed); `None` where unavailable.
+fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// Reads the admin token if it exists (the CLI never creates one).
 pub fn read_admin_token(dir: &Path) -> Option<String> {
     fs::read_to_string(dir.join(ADMIN_TOKEN))
@@ -195,6 +220,13 @@ mod tests {
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o700
         );
+    }
+
+    #[test]
+    fn the_owner_of_the_data_dir_may_open_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        check_owner(tmp.path()).unwrap();
+        assert!(effective_uid().is_some());
     }
 
     #[test]

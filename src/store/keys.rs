@@ -4,7 +4,7 @@
 //! - `r` seq(8, big-endian) → the record (JSON)
 //! - `d` decoy-name 0x00 seq → empty (index by decoy; names never contain 0x00)
 //! - `s` ip(16, IPv4 mapped into IPv6) seq → empty (index by source address)
-//! - `m` name → metadata (the logical size counter)
+//! - `m` name → metadata (`mstate`: next sequence number, logical size, record count)
 
 use std::net::IpAddr;
 
@@ -14,8 +14,10 @@ pub const RECORD: u8 = b'r';
 pub const BY_DECOY: u8 = b'd';
 /// Prefix of the source index.
 pub const BY_SOURCE: u8 = b's';
-/// Key of the logical size counter.
-pub const META_BYTES: &[u8] = b"mbytes";
+/// Prefix of metadata.
+pub const META: u8 = b'm';
+/// Key of the store's counters (see `writer::State`).
+pub const META_STATE: &[u8] = b"mstate";
 
 /// Key of the record with sequence number `seq`.
 pub fn record(seq: u64) -> [u8; 9] {

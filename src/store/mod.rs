@@ -149,6 +149,8 @@ pub struct StoreStats {
 pub(crate) enum Command {
     Append {
         touch: Touch,
+        /// Touches this one stands for (more than 1 for pre-aggregated counts).
+        count: u64,
         ack: oneshot::Sender<Result<Receipt, ()>>,
         enqueued: Instant,
     },
@@ -215,26 +217,24 @@ impl Store {
     ) -> Result<(Store, WriterHandle), StoreError> {
         let db = open_db(dir, settings.cache_bytes)?;
         let tree = db.open_tree("touches")?;
-        let last_seq = tree
-            .scan_prefix([keys::RECORD])
-            .keys()
-            .next_back()
-            .transpose()?
-            .and_then(|k| keys::seq_of(&k))
-            .unwrap_or(0);
+        let state = writer::State::load(&tree)?;
+        // sled's log, opened once so every group commit can fdatasync it.
+        let log = std::fs::File::open(dir.join(files::DB_DIR).join("db"))
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         let (flushed_tx, flushed_rx) = watch::channel(Flushed {
-            seq: last_seq,
+            seq: state.next_seq - 1,
             touches: 0,
         });
         let (tx, rx) = mpsc::channel(settings.write_queue.max(1));
         let mut w = writer::Writer::new(
             db.clone(),
             tree.clone(),
+            log,
             settings,
             metrics,
             flushed_tx,
-            last_seq,
-        )?;
+            state,
+        );
         let thread = std::thread::Builder::new()
             .name("decoyd-store".into())
             .spawn(move || w.run(rx))
@@ -269,24 +269,25 @@ impl Store {
         }
         let db = open_db(dir, 4 << 20)?;
         let tree = db.open_tree("touches")?;
-        let flushed = tree
-            .scan_prefix([keys::RECORD])
-            .keys()
-            .next_back()
-            .transpose()?
-            .and_then(|k| keys::seq_of(&k))
-            .unwrap_or(0);
+        let flushed = writer::State::load(&tree)?.next_seq - 1;
         Ok(StoreReader { db, tree, flushed })
     }
 
     /// Hands a touch to the writer and waits until it is on disk. Waits for room when the
     /// queue is full (backpressure).
     pub async fn record(&self, touch: Touch) -> Result<Receipt, StoreError> {
+        self.record_count(touch, 1).await
+    }
+
+    /// Like [`Store::record`], for a touch that stands for `count` identical ones counted
+    /// elsewhere (e.g. connections refused at a cap).
+    pub async fn record_count(&self, touch: Touch, count: u64) -> Result<Receipt, StoreError> {
         let (ack, done) = oneshot::channel();
         self.inner
             .tx
             .send(Command::Append {
                 touch,
+                count: count.max(1),
                 ack,
                 enqueued: Instant::now(),
             })
@@ -352,29 +353,11 @@ impl StoreReader {
 }
 
 fn stats(db: &sled::Db, tree: &sled::Tree, flushed: Flushed) -> StoreStats {
-    let bytes = tree
-        .get(keys::META_BYTES)
-        .ok()
-        .flatten()
-        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0);
-    let first = tree
-        .scan_prefix([keys::RECORD])
-        .keys()
-        .next()
-        .and_then(|k| k.ok())
-        .and_then(|k| keys::seq_of(&k));
-    let records = match first {
-        Some(f) if flushed.seq >= f => {
-            // Sequence numbers have no gaps except pruned ones at the front, so this is exact.
-            flushed.seq - f + 1
-        }
-        _ => 0,
-    };
+    let state = writer::State::load(tree).unwrap_or_default();
     StoreStats {
         flushed,
-        records,
-        bytes,
+        records: state.records,
+        bytes: state.bytes,
         disk_bytes: db.size_on_disk().unwrap_or(0),
     }
 }

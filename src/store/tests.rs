@@ -240,3 +240,33 @@ async fn a_full_queue_slows_writers_down_instead_of_dropping() {
     assert_eq!(store.flushed().touches, 500);
     writer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_numbers_are_never_reused_even_after_everything_is_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = StoreSettings {
+        retention: Duration::from_secs(3600),
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s.clone(), Metrics::new()).unwrap();
+    let old = Timestamp::from(SystemTime::now() - Duration::from_secs(7200));
+    for i in 0..3u64 {
+        let mut t = touch("web", "10.0.0.1:1", i);
+        t.at = old;
+        store.record(t).await.unwrap();
+    }
+    store.prune_by_age().await;
+    writer.shutdown().await;
+    drop(store);
+    let (store, writer) = Store::open(dir.path(), s, Metrics::new()).unwrap();
+    assert_eq!(store.stats().records, 0, "everything was pruned");
+    assert_eq!(
+        store.flushed().seq,
+        3,
+        "the flushed sequence does not go back"
+    );
+    let r = store.record(touch("web", "10.0.0.1:1", 9)).await.unwrap();
+    assert_eq!(r.seq, 4);
+    assert_eq!(store.stats().records, 1);
+    writer.shutdown().await;
+}

@@ -1,10 +1,15 @@
-//! The store's single writer. It runs on a thread of its own because sled's writes and fsync
+//! The store's single writer. It runs on a thread of its own because sled's writes and syncs
 //! block. Each turn it takes every command waiting (up to `max_batch`), folds identical touches,
-//! writes one atomic batch, flushes once, and only then acknowledges each touch. The
+//! writes one atomic batch, makes it durable once, and only then acknowledges each touch. The
 //! acknowledgement is what lets a decoy answer.
+//!
+//! Durable means fdatasync: sled's `flush` writes its log with `sync_file_range`, which neither
+//! persists the file's size nor flushes the drive's cache, so the writer follows it with
+//! `fdatasync` on the log file before acknowledging anything.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
@@ -22,19 +27,82 @@ const PRUNE_CHUNK: usize = 512;
 /// Chunks pruned per age-pruning turn, so a large backlog never stalls writers for long.
 const PRUNE_TURN_CHUNKS: usize = 64;
 
+/// Counters kept in the store itself, updated in the same atomic batch as the records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct State {
+    /// The next sequence number to give out; never goes back, even when everything is pruned.
+    pub next_seq: u64,
+    /// Logical size of records and index entries.
+    pub bytes: u64,
+    /// Records stored.
+    pub records: u64,
+}
+
+impl State {
+    fn encode(&self) -> [u8; 24] {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&self.next_seq.to_be_bytes());
+        b[8..16].copy_from_slice(&self.bytes.to_be_bytes());
+        b[16..].copy_from_slice(&self.records.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<State> {
+        let b: &[u8; 24] = b.try_into().ok()?;
+        let n = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Some(State {
+            next_seq: n(0),
+            bytes: n(8),
+            records: n(16),
+        })
+    }
+
+    /// Reads the counters, or measures them in a store written before they existed.
+    pub(crate) fn load(tree: &sled::Tree) -> Result<State, StoreError> {
+        let last = tree
+            .scan_prefix([keys::RECORD])
+            .keys()
+            .next_back()
+            .transpose()?
+            .and_then(|k| keys::seq_of(&k))
+            .unwrap_or(0);
+        let mut state = match tree.get(keys::META_STATE)?.and_then(|v| State::decode(&v)) {
+            Some(s) => s,
+            None => {
+                let mut s = State::default();
+                for kv in tree.iter() {
+                    let (k, v) = kv?;
+                    if k.first() == Some(&keys::META) {
+                        continue;
+                    }
+                    s.bytes += (k.len() + v.len()) as u64;
+                    if k.first() == Some(&keys::RECORD) {
+                        s.records += 1;
+                    }
+                }
+                s
+            }
+        };
+        state.next_seq = state.next_seq.max(last + 1);
+        Ok(state)
+    }
+}
+
 pub(crate) struct Writer {
     db: sled::Db,
     tree: sled::Tree,
+    /// sled's log file, for fdatasync.
+    log: File,
     settings: StoreSettings,
     metrics: Metrics,
     flushed: watch::Sender<Flushed>,
-    next_seq: u64,
-    bytes: u64,
+    state: State,
     flushed_touches: u64,
 }
 
 struct Pending {
     touch: Touch,
+    count: u64,
     ack: oneshot::Sender<Result<Receipt, ()>>,
     enqueued: Instant,
 }
@@ -65,37 +133,35 @@ impl Writer {
     pub(crate) fn new(
         db: sled::Db,
         tree: sled::Tree,
+        log: File,
         settings: StoreSettings,
         metrics: Metrics,
         flushed: watch::Sender<Flushed>,
-        last_seq: u64,
-    ) -> Result<Writer, StoreError> {
-        let bytes = match tree.get(keys::META_BYTES)? {
-            Some(v) if v.len() == 8 => u64::from_be_bytes(v.as_ref().try_into().expect("8 bytes")),
-            _ => {
-                // No counter yet (new store): measure what is there.
-                let mut total = 0u64;
-                for kv in tree.iter() {
-                    let (k, v) = kv?;
-                    if k.as_ref() != keys::META_BYTES {
-                        total += (k.len() + v.len()) as u64;
-                    }
-                }
-                total
-            }
-        };
-        metrics.store_bytes.set(bytes as i64);
-        metrics.store_flushed_seq.set(last_seq as i64);
-        Ok(Writer {
+        state: State,
+    ) -> Writer {
+        metrics.store_bytes.set(state.bytes as i64);
+        metrics
+            .store_flushed_seq
+            .set(state.next_seq.saturating_sub(1) as i64);
+        Writer {
             db,
             tree,
+            log,
             settings,
             metrics,
             flushed,
-            next_seq: last_seq + 1,
-            bytes,
+            state,
             flushed_touches: 0,
-        })
+        }
+    }
+
+    /// Makes everything written so far durable: sled's flush, then fdatasync of its log.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.log
+            .sync_data()
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        Ok(())
     }
 
     pub(crate) fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
@@ -112,11 +178,13 @@ impl Writer {
                 match cmd {
                     Command::Append {
                         touch,
+                        count,
                         ack,
                         enqueued,
                     } => {
                         pending.push(Pending {
                             touch,
+                            count,
                             ack,
                             enqueued,
                         });
@@ -143,12 +211,14 @@ impl Writer {
         while let Ok(cmd) = rx.try_recv() {
             if let Command::Append {
                 touch,
+                count,
                 ack,
                 enqueued,
             } = cmd
             {
                 pending.push(Pending {
                     touch,
+                    count,
                     ack,
                     enqueued,
                 });
@@ -160,22 +230,22 @@ impl Writer {
         if !pending.is_empty() {
             self.commit(&mut pending);
         }
-        if let Err(e) = self.db.flush() {
-            error!(error = %e, "final store flush failed");
+        if let Err(e) = self.sync() {
+            error!(error = %e, "final store sync failed");
         }
-        debug!(seq = self.next_seq - 1, "store writer stopped");
+        debug!(next_seq = self.state.next_seq, "store writer stopped");
     }
 
     fn commit(&mut self, pending: &mut Vec<Pending>) {
-        let n = pending.len();
+        let touches: u64 = pending.iter().map(|p| p.count).sum();
         let groups = fold(pending.drain(..));
+        let before = self.state;
+        let mut state = self.state;
         let mut batch = sled::Batch::default();
-        let mut added = 0u64;
-        let first_seq = self.next_seq;
         let mut records = Vec::with_capacity(groups.len());
         for g in groups {
-            let seq = self.next_seq;
-            self.next_seq += 1;
+            let seq = state.next_seq;
+            state.next_seq += 1;
             let rec = StoredTouch {
                 seq,
                 count: g.count,
@@ -186,7 +256,8 @@ impl Writer {
             let rk = keys::record(seq);
             let dk = keys::by_decoy(&rec.touch.decoy, seq);
             let sk = keys::by_source(rec.touch.source.ip(), seq);
-            added += (rk.len() + value.len() + dk.len() + sk.len()) as u64;
+            state.bytes += (rk.len() + value.len() + dk.len() + sk.len()) as u64;
+            state.records += 1;
             batch.insert(&rk[..], value);
             batch.insert(dk, &[][..]);
             batch.insert(&sk[..], &[][..]);
@@ -198,26 +269,32 @@ impl Writer {
                 g.waiters,
             ));
         }
-        let bytes = self.bytes + added;
-        batch.insert(keys::META_BYTES, &bytes.to_be_bytes()[..]);
+        batch.insert(keys::META_STATE, &state.encode()[..]);
 
-        let result = self.tree.apply_batch(batch).and_then(|_| self.db.flush());
+        let result = match self.tree.apply_batch(batch) {
+            // Not applied: nothing changed, the sequence numbers are given out again.
+            Err(e) => Err(StoreError::from(e)),
+            Ok(()) => {
+                // Applied (in memory at least): the counters move on even if the sync fails.
+                self.state = state;
+                self.sync()
+            }
+        };
         match result {
-            Ok(_) => {
-                self.bytes = bytes;
-                let last = self.next_seq - 1;
-                self.flushed_touches += n as u64;
+            Ok(()) => {
+                let last = state.next_seq - 1;
+                self.flushed_touches += touches;
                 self.flushed.send_replace(Flushed {
                     seq: last,
                     touches: self.flushed_touches,
                 });
                 self.metrics.store_flushed_seq.set(last as i64);
-                self.metrics.store_bytes.set(bytes as i64);
-                self.metrics.store_batch_size.observe(n as f64);
+                self.metrics.store_bytes.set(state.bytes as i64);
+                self.metrics.store_batch_size.observe(touches as f64);
                 self.metrics.store_flushes.inc();
                 self.metrics
                     .touches_folded
-                    .inc_by(n as u64 - records.len() as u64);
+                    .inc_by(touches - records.len() as u64);
                 let now = Instant::now();
                 for (seq, decoy, kind, count, waiters) in records {
                     self.metrics
@@ -234,8 +311,8 @@ impl Writer {
             }
             Err(e) => {
                 // Nothing in this batch may be answered: the decoys drop these connections.
-                error!(error = %e, first_seq, touches = n, "store write failed; touches not durable");
-                self.metrics.store_write_errors.inc_by(n as u64);
+                error!(error = %e, first_seq = before.next_seq, touches, "store write failed; touches not durable");
+                self.metrics.store_write_errors.inc_by(touches);
                 for (_, _, _, _, waiters) in records {
                     for (ack, _) in waiters {
                         let _ = ack.send(Err(()));
@@ -243,7 +320,7 @@ impl Writer {
                 }
             }
         }
-        if self.bytes > self.settings.max_bytes {
+        if self.state.bytes > self.settings.max_bytes {
             self.prune_by_size();
         }
     }
@@ -252,7 +329,7 @@ impl Writer {
     fn prune_by_size(&mut self) {
         let target = self.settings.max_bytes / 10 * 9;
         let mut pruned = 0u64;
-        while self.bytes > target {
+        while self.state.bytes > target {
             match self.prune_chunk(None) {
                 Ok((0, _)) => break,
                 Ok((_, touches)) => pruned += touches,
@@ -265,7 +342,7 @@ impl Writer {
         if pruned > 0 {
             info!(
                 touches = pruned,
-                bytes = self.bytes,
+                bytes = self.state.bytes,
                 cap = self.settings.max_bytes,
                 "pruned oldest touches: store size cap"
             );
@@ -311,7 +388,7 @@ impl Writer {
     /// Returns the records deleted and the touches they stood for.
     fn prune_chunk(&mut self, cutoff: Option<Timestamp>) -> Result<(usize, u64), StoreError> {
         let mut batch = sled::Batch::default();
-        let mut removed = 0u64;
+        let mut state = self.state;
         let mut records = 0usize;
         let mut touches = 0u64;
         for kv in self.tree.scan_prefix([keys::RECORD]).take(PRUNE_CHUNK) {
@@ -324,7 +401,7 @@ impl Writer {
                     }
                     let dk = keys::by_decoy(&f.decoy, seq);
                     let sk = keys::by_source(f.source.ip(), seq);
-                    removed += (dk.len() + sk.len()) as u64;
+                    state.bytes = state.bytes.saturating_sub((dk.len() + sk.len()) as u64);
                     batch.remove(dk);
                     batch.remove(&sk[..]);
                     touches += f.count;
@@ -335,18 +412,19 @@ impl Writer {
                     touches += 1;
                 }
             }
-            removed += (k.len() + v.len()) as u64;
+            state.bytes = state.bytes.saturating_sub((k.len() + v.len()) as u64);
+            state.records = state.records.saturating_sub(1);
             batch.remove(k);
             records += 1;
         }
         if records == 0 {
             return Ok((0, 0));
         }
-        self.bytes = self.bytes.saturating_sub(removed);
-        batch.insert(keys::META_BYTES, &self.bytes.to_be_bytes()[..]);
-        // Not flushed here: if a crash loses the deletion, the next prune repeats it.
+        batch.insert(keys::META_STATE, &state.encode()[..]);
+        // Not synced here: if a crash loses the deletion, the next prune repeats it.
         self.tree.apply_batch(batch)?;
-        self.metrics.store_bytes.set(self.bytes as i64);
+        self.state = state;
+        self.metrics.store_bytes.set(state.bytes as i64);
         Ok((records, touches))
     }
 }
@@ -375,7 +453,7 @@ fn fold(pending: impl Iterator<Item = Pending>) -> Vec<Group> {
         match same {
             Some(i) => {
                 let g = &mut groups[i];
-                g.count += 1;
+                g.count += p.count;
                 g.last_at = Some(p.touch.at.max(g.last_at.unwrap_or(p.touch.at)));
                 g.waiters.push((p.ack, p.enqueued));
             }
@@ -383,7 +461,7 @@ fn fold(pending: impl Iterator<Item = Pending>) -> Vec<Group> {
                 by_hash.entry(h).or_default().push(groups.len());
                 groups.push(Group {
                     touch: p.touch,
-                    count: 1,
+                    count: p.count,
                     last_at: None,
                     waiters: vec![(p.ack, p.enqueued)],
                 });

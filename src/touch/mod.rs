@@ -177,6 +177,9 @@ pub enum MalformedReason {
     RequestLineTooLong,
     /// A request head larger than the header limit.
     HeadTooLarge,
+    /// A later request head that does not parse (a header line without a colon, control
+    /// bytes, an invalid target).
+    BadRequestHead,
 }
 
 /// A wall-clock time with microsecond precision, written as RFC 3339 UTC.

@@ -155,6 +155,71 @@ fn every_answered_login_survives_sigkill_and_the_flushed_sequence_covers_answers
     assert_eq!(d.stop().code(), Some(0));
 }
 
+/// Surviving SIGKILL proves nothing about the disk (the page cache survives it too). This
+/// watches the daemon's system calls instead: between reading each login request and writing
+/// its answer, an fdatasync must have completed.
+#[test]
+fn every_answer_waits_for_an_fdatasync() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let url = format!("http://{}/login", d.addr("web"));
+    let trace = sensor.dir.path().join("strace.txt");
+    let mut strace = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=fdatasync,read,recvfrom,write,writev,sendto",
+            "-o",
+        ])
+        .arg(&trace)
+        .args(["-p", &d.pid.to_string()])
+        .spawn()
+        .expect("strace is installed");
+    // strace is attached once it records the daemon answering a probe.
+    wait_for("strace to attach", Duration::from_secs(20), || {
+        curl(&[&format!("http://{}/probe", d.addr("web"))]);
+        std::fs::read_to_string(&trace)
+            .ok()
+            .filter(|t| t.contains("HTTP/1.1 404"))
+            .map(|_| ())
+    });
+    for i in 0..3 {
+        let (ok, _) = curl(&["-d", &format!("username=s{i}&password=p{i}"), &url]);
+        assert!(ok);
+    }
+    // Ends the tracer through its handle (it detaches; the daemon runs on).
+    std::process::Command::new("kill")
+        .args(["-INT", &strace.id().to_string()])
+        .status()
+        .unwrap();
+    strace.wait().unwrap();
+
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let (mut pending, mut synced, mut answered) = (false, false, 0);
+    for line in text.lines() {
+        let fdatasync_done = (line.contains(" fdatasync(") && !line.contains("<unfinished"))
+            || line.contains("<... fdatasync resumed>");
+        if line.contains("\"POST /login") {
+            (pending, synced) = (true, false);
+        } else if pending && fdatasync_done && line.trim_end().ends_with("= 0") {
+            synced = true;
+        } else if pending && line.contains("\"HTTP/1.1 200 OK") {
+            assert!(
+                synced,
+                "a login was answered before any fdatasync completed:\n{text}"
+            );
+            pending = false;
+            answered += 1;
+        }
+    }
+    assert_eq!(
+        answered, 3,
+        "all three answers were seen in the trace:\n{text}"
+    );
+    drop(d);
+}
+
 #[test]
 fn sigterm_finishes_answers_in_flight_and_exits_cleanly() {
     let sensor = Sensor::new().decoy(

@@ -104,7 +104,12 @@ impl Sensor {
 
     /// Starts `decoyd run` and waits until its admin API answers.
     pub fn start(&self) -> Daemon {
-        Daemon::start(&self.config(), &self.data())
+        Daemon::start(&self.config(), &self.data(), &[])
+    }
+
+    /// Starts `decoyd run` with extra global arguments (e.g. `-vv`).
+    pub fn start_with(&self, args: &[&str]) -> Daemon {
+        Daemon::start(&self.config(), &self.data(), args)
     }
 }
 
@@ -119,7 +124,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn start(config: &Path, data: &Path) -> Daemon {
+    fn start(config: &Path, data: &Path, args: &[&str]) -> Daemon {
         // A file left by a killed daemon must not be mistaken for the new one's.
         let _ = fs::remove_file(data.join("admin.addr"));
         static STARTS: AtomicUsize = AtomicUsize::new(0);
@@ -129,7 +134,8 @@ impl Daemon {
         ));
         let log_file = fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.args(["run", "-c"])
+        cmd.args(args)
+            .args(["run", "-c"])
             .arg(config)
             .env_remove("DECOYD_CONFIG")
             .stdin(Stdio::null())

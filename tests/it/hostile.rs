@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-const LIMITED: &str = "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 0s\nlimits:\n  header_read_timeout: 1s\n  body_read_timeout: 1s\n  max_header_size: 16KiB\n  max_body_size: 8KiB\n  max_connections: 64\n  max_connections_per_source: 8\n";
+const LIMITED: &str = "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 0s\nlimits:\n  header_read_timeout: 1s\n  body_read_timeout: 1s\n  write_timeout: 1s\n  max_header_size: 16KiB\n  max_body_size: 8KiB\n  max_connections: 64\n  max_connections_per_source: 8\n";
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -321,4 +321,96 @@ fn a_flood_of_hostile_connections_keeps_memory_bounded() {
         8 * 30,
         "every answered login of the flood was recorded"
     );
+}
+
+#[test]
+fn heads_hyper_cannot_parse_are_recorded_first_and_answered_like_nginx() {
+    let sensor = Sensor::new().decoy("web", LIMITED);
+    let d = sensor.start();
+    let addr = d.addr("web");
+    // A header line without a colon in the first request.
+    let answer = text(&raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.24.0 (Ubuntu)\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("<center><h1>400 Bad Request</h1></center>"),
+        "{answer}"
+    );
+    // A good request, then a broken one pipelined behind it: both answered, both recorded.
+    let answer = text(&raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.contains("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.24.0 (Ubuntu)\r\n"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("content-length: 0") && !answer.contains("Content-Length: 0\r\nDate"),
+        "hyper's own answer leaked: {answer}"
+    );
+    let events = sensor.events();
+    let reasons: Vec<_> = of_type(&events, "http_malformed")
+        .iter()
+        .map(|e| {
+            (
+                e["event"]["reason"].as_str().unwrap().to_string(),
+                e["event"]["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            ("bad_request_head".to_string(), 400),
+            ("bad_request_head".to_string(), 400)
+        ]
+    );
+    assert_eq!(of_type(&events, "http_request").len(), 1);
+}
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_cut_off() {
+    let sensor = Sensor::new().decoy("web", LIMITED);
+    let d = sensor.start();
+    let open = |n: u32| {
+        d.metrics()
+            .contains(&format!("decoyd_connections_open{{decoy=\"web\"}} {n}"))
+    };
+    let mut s = TcpStream::connect(d.addr("web")).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    wait_for("the connection to be open", Duration::from_secs(10), || {
+        open(1).then_some(())
+    });
+    // Keep sending requests and never read: the answers pile up until the socket is full,
+    // and the decoy's writes stall.
+    s.set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    while !open(0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a client that never reads kept its connection"
+        );
+        match s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") {
+            Err(e)
+                if e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut =>
+            {
+                break;
+            }
+            _ => {}
+        }
+    }
+    wait_for("the slot to be free", Duration::from_secs(10), || {
+        open(0).then_some(())
+    });
 }

@@ -276,3 +276,94 @@ fn events_filters_by_decoy_and_source() {
     );
     drop(d);
 }
+
+#[test]
+fn events_refuses_to_open_a_store_owned_by_another_user() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    curl(&[&format!("http://{}/", d.addr("web"))]);
+    assert_eq!(d.stop().code(), Some(0));
+    use std::os::unix::fs::MetadataExt;
+    let mine = std::fs::metadata(sensor.data()).unwrap().uid();
+    // Only root can hand the data dir to another user; elsewhere there is nothing to check.
+    if std::os::unix::fs::chown(sensor.data(), Some(65534), None).is_err() {
+        eprintln!("not root: cannot create a data dir owned by another user; skipped");
+        return;
+    }
+    let out = sensor.cli(&["events"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("belongs to uid 65534"), "{stderr}");
+    std::os::unix::fs::chown(sensor.data(), Some(mine), None).unwrap();
+    assert!(sensor.cli(&["events"]).status.success());
+}
+
+#[test]
+fn no_typed_password_reaches_the_store_or_the_log_by_any_path() {
+    use std::io::Write;
+    use std::time::Duration;
+    let limits = "kind: http\nlisten: 127.0.0.1:0\nanswer_delay: 0s\nlimits:\n  header_read_timeout: 1s\n  body_read_timeout: 1s\n";
+    let sensor = Sensor::new().decoy("web", limits);
+    let d = sensor.start_with(&["-vv"]);
+    let addr = d.addr("web");
+    let base = format!("http://{addr}");
+    // A request line that never ends (cut at the header timeout), and one with a bad version.
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /login?user=a&password=Zq-leak1")
+        .unwrap();
+    raw(
+        addr,
+        b"GET /login?user=a&password=Zq-leak2 HTTP/2.0\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    // A body that never finishes, with the password in what did arrive.
+    raw(
+        addr,
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nusername=a&password=Zq-leak3",
+        Duration::from_secs(10),
+    );
+    curl(&[
+        "-e",
+        "http://intranet/login?username=a&password=Zq-leak4",
+        &format!("{base}/"),
+    ]);
+    curl(&[&format!("{base}/login?u=admin&p=Zq-leak5")]);
+    curl(&["-u", "admin:Zq-leak6", &format!("{base}/")]);
+    curl(&[
+        "-d",
+        "username=a&password=Zq-leak7",
+        &format!("{base}/login"),
+    ]);
+    curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"user":"a","pass":"Zq-leak8"}"#,
+        &format!("{base}/login"),
+    ]);
+    curl(&["-H", "Cookie: JSESSIONID=Zq-leak9", &format!("{base}/")]);
+    wait_for(
+        "the slow request to be cut off",
+        Duration::from_secs(10),
+        || of_type(&sensor.events(), "connection").first().map(|_| ()),
+    );
+    drop(slow);
+    let events = serde_json::to_string(&sensor.events()).unwrap();
+    let log = d.log();
+    assert_eq!(d.stop().code(), Some(0));
+    let files = all_bytes_under(&sensor.data());
+    for i in 1..=9 {
+        let secret = format!("Zq-leak{i}");
+        assert!(
+            !events.contains(&secret),
+            "{secret} is in the events: {events}"
+        );
+        assert!(!log.contains(&secret), "{secret} is in the log");
+        assert!(!contains(&files, &secret), "{secret} is in the data dir");
+    }
+    // And yet every one of those requests was recorded.
+    assert!(
+        events.matches("\"type\":\"http_request\"").count() >= 6,
+        "{events}"
+    );
+}

@@ -96,6 +96,8 @@ fn role(name: &str) -> Role {
         return Role::Other;
     }
     const SECRET: &[&str] = &[
+        "p",
+        "pin",
         "password",
         "j_password",
         "pass",
@@ -123,6 +125,8 @@ fn role(name: &str) -> Role {
     } else if key.contains("pass")
         || key.contains("secret")
         || key.contains("token")
+        || key.contains("key")
+        || key.contains("auth")
         || key.ends_with("pwd")
     {
         Role::Secret(1)
@@ -163,6 +167,60 @@ fn credential_from_pairs<'a>(
     })
 }
 
+/// A query string with the values of username- and secret-like keys replaced by
+/// `[redacted]`; unchanged (the attacker's own spelling) when it has none.
+pub fn redact_query(q: &str) -> String {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+    if pairs.iter().all(|(k, _)| role(k) == Role::Other) {
+        return q.to_string();
+    }
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        ser.append_pair(k, if role(k) == Role::Other { v } else { REDACTED });
+    }
+    ser.finish()
+}
+
+/// A preview of the first bytes of a connection that cannot carry a secret: for anything
+/// shaped like a request, only its request line, with the query redacted (headers and body,
+/// where credentials travel, are left out); other bytes as they came, escaped.
+pub fn safe_preview(bytes: &[u8]) -> String {
+    let line_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let line = bytes[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&bytes[..line_end]);
+    let method_end = line.iter().position(|&b| b == b' ');
+    let looks_like_request =
+        method_end.is_some_and(|m| m > 0 && line[..m].iter().all(|b| b.is_ascii_alphabetic()));
+    if !looks_like_request {
+        return crate::touch::preview(bytes);
+    }
+    let text = String::from_utf8_lossy(line);
+    let mut parts = text.splitn(3, ' ');
+    let (method, target, rest) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next(),
+    );
+    let target = match target.split_once('?') {
+        Some((path, q)) => format!("{path}?{}", redact_query(q)),
+        None => target.to_string(),
+    };
+    let mut out = format!("{method} {target}");
+    if let Some(r) = rest {
+        out.push(' ');
+        out.push_str(r);
+    }
+    let mut p = crate::touch::preview(out.as_bytes());
+    if line_end < bytes.len() {
+        p.push_str("\\r\\n…");
+    }
+    p
+}
+
 /// Captures everything kept from one request.
 pub fn capture(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Captured {
     let mut out = Captured::default();
@@ -175,19 +233,8 @@ pub fn capture(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Capture
             pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         ) {
             out.submitted.push(c);
-            let mut ser = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &pairs {
-                let v = if role(k) == Role::Other {
-                    v.as_str()
-                } else {
-                    REDACTED
-                };
-                ser.append_pair(k, v);
-            }
-            out.query = Some(clip(&ser.finish(), crate::touch::MAX_FIELD));
-        } else {
-            out.query = Some(clip(q, crate::touch::MAX_FIELD));
         }
+        out.query = Some(clip(&redact_query(q), crate::touch::MAX_FIELD));
     }
 
     for (name, value) in headers.iter() {
@@ -210,6 +257,15 @@ pub fn capture(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Capture
                     .take(16)
                     .collect();
                 Some(names.join("; "))
+            }
+            // A browser sends the page it came from: after a GET form, with its query.
+            "referer" | "origin" => {
+                let text = String::from_utf8_lossy(value.as_bytes());
+                let kept = match text.split_once('?') {
+                    Some((base, q)) => format!("{base}?{}", redact_query(q)),
+                    None => text.into_owned(),
+                };
+                Some(clip(&kept, MAX_HEADER_VALUE))
             }
             _ if KEPT_HEADERS.contains(&n) => Some(clip(
                 &String::from_utf8_lossy(value.as_bytes()),
@@ -417,6 +473,39 @@ mod tests {
         let q = c.query.unwrap();
         assert!(!q.contains("topsecret") && !q.contains("eve"), "{q}");
         assert!(q.contains("next=%2Fhome"), "{q}");
+    }
+
+    #[test]
+    fn previews_keep_the_request_line_only_with_the_query_redacted() {
+        let p = safe_preview(
+            b"GET /login?user=a&password=Zq-prev1 HTTP/1.1\r\nAuthorization: Basic eDp5\r\n",
+        );
+        assert_eq!(
+            p,
+            "GET /login?user=%5Bredacted%5D&password=%5Bredacted%5D HTTP/1.1\\r\\n…"
+        );
+        let p =
+            safe_preview(b"POST /x?page=2 HTTP/1.1\r\nContent-Length: 9\r\n\r\npassword=secret");
+        assert!(
+            !p.contains("secret") && p.starts_with("POST /x?page=2 HTTP/1.1"),
+            "{p}"
+        );
+        // A partial request line (a slow client) is judged the same way.
+        assert!(!safe_preview(b"GET /a?p=Zq-part").contains("Zq-part"));
+        // Binary input is shown as it came.
+        assert_eq!(safe_preview(b"\x16\x03\x01"), "\\x16\\x03\\x01");
+    }
+
+    #[test]
+    fn referer_and_unknown_secret_keys_are_redacted() {
+        let h = headers(&[(
+            "referer",
+            "http://intranet/login?username=a&password=Zq-ref",
+        )]);
+        let c = capture(Some("u=admin&p=Zq-short&api_key=Zq-key&q=select"), &h, b"");
+        let all = format!("{:?} {:?}", c.headers, c.query);
+        assert!(!all.contains("Zq-"), "{all}");
+        assert!(c.query.unwrap().contains("q=select"), "other values stay");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! them); well-formed requests go to hyper. Each request becomes one touch, with credentials
 //! moved into typed fields by [`capture`] and passwords hashed; the answer is sent only after
 //! the store has the touch on disk, and after the configured delay when credentials were
-//! submitted. Connections that end without an answered request are touches too.
+//! submitted. Connections that end without any recorded request are touches too.
 
 pub mod capture;
 pub mod skin;
@@ -40,7 +40,7 @@ use super::limit::{ConnLimiter, ConnPermit};
 use crate::config::units::DelayRange;
 use crate::touch::{
     Connection, ConnectionEnd, Credential, CredentialSource, Event, HttpMalformed, HttpRequest,
-    MAX_FIELD, MalformedReason, Timestamp, Touch, clip, preview,
+    MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
 };
 
 /// Settings of one HTTP decoy.
@@ -71,6 +71,8 @@ pub struct HttpLimits {
     pub header_read_timeout: Duration,
     /// Time allowed to send a request body.
     pub body_read_timeout: Duration,
+    /// Time a client may leave an answer unread before the connection is closed.
+    pub write_timeout: Duration,
     /// Largest request head.
     pub max_header_bytes: usize,
     /// Largest request body read.
@@ -91,6 +93,7 @@ impl Default for HttpLimits {
         HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             max_connections: 512,
@@ -110,8 +113,8 @@ struct Shared {
 pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
     let span = info_span!("decoy", name = %ctx.name, kind = "http");
     async move {
-        let local = listener.local_addr().ok();
-        info!(addr = ?local, skin = settings.skin.name(), "listening");
+        // The app logs the bound address of every listener; here, what serves it.
+        debug!(skin = settings.skin.name(), "serving");
         let limiter = ConnLimiter::new(
             settings.limits.max_connections,
             settings.limits.max_connections_per_source,
@@ -198,7 +201,9 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
                 MalformedReason::RequestLineTooLong => RawError::UriTooLong,
                 MalformedReason::HeadTooLarge => RawError::HeadTooLarge,
                 MalformedReason::TlsHandshake => RawError::Tls,
-                MalformedReason::BadRequestLine => RawError::BadRequest,
+                MalformedReason::BadRequestLine | MalformedReason::BadRequestHead => {
+                    RawError::BadRequest
+                }
                 MalformedReason::UnsupportedVersion => RawError::BadVersion,
             };
             answer_raw(stream, peer, local, &sh, reason, err, &buf).await;
@@ -224,31 +229,41 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
             ended,
             duration_ms: started.elapsed().as_millis() as u64,
             bytes: buf.len() as u64,
-            preview: preview(&buf),
+            preview: capture::safe_preview(&buf),
         });
         let _ = sh.ctx.store.record(touch(&sh, peer, local, event)).await;
         return;
     }
 
-    let first_bytes = preview(&buf);
+    let first_bytes = capture::safe_preview(&buf);
     let received = Arc::new(AtomicU64::new(buf.len() as u64));
-    let io = sniff::Prefixed::new(buf.freeze(), stream, received.clone());
-    let answered = Arc::new(AtomicU64::new(0));
+    let (give_back, taken_back) = tokio::sync::oneshot::channel();
+    let io = sniff::DecoyStream::new(
+        buf.freeze(),
+        stream,
+        received.clone(),
+        limits.write_timeout,
+        give_back,
+    );
+    // Requests recorded on this connection; a connection with none is a touch of its own.
+    let recorded = Arc::new(AtomicU64::new(0));
     let service = {
         let sh = sh.clone();
-        let answered = answered.clone();
-        service_fn(move |req| handle(req, sh.clone(), peer, local, answered.clone()))
+        let recorded = recorded.clone();
+        service_fn(move |req| handle(req, sh.clone(), peer, local, recorded.clone()))
     };
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(HttpLimits::MIN_HEADER_BYTES))
+        // nginx and Jetty limit a head by size only; so does the decoy (a header line takes at
+        // least 4 bytes, so this count can never be the limit that bites first).
+        .max_headers(limits.max_header_bytes / 4)
         .title_case_headers(true)
         .keep_alive(true)
         .half_close(false);
-    let conn = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
+    let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
     let mut draining = false;
     let result = loop {
         tokio::select! {
@@ -260,7 +275,17 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
             }
         }
     };
-    if answered.load(Ordering::Relaxed) == 0 {
+    // hyper lets go of the socket only when its connection is dropped.
+    drop(conn);
+    if let Ok((status, stream)) = taken_back.await {
+        // hyper rejected a request head: record it, then answer as the product does.
+        let (reason, err) = match status {
+            431 => (MalformedReason::HeadTooLarge, RawError::HeadTooLarge),
+            414 => (MalformedReason::RequestLineTooLong, RawError::UriTooLong),
+            _ => (MalformedReason::BadRequestHead, RawError::BadRequest),
+        };
+        answer_raw(stream, peer, local, &sh, reason, err, &[]).await;
+    } else if recorded.load(Ordering::Relaxed) == 0 {
         let ended = match &result {
             Ok(()) => ConnectionEnd::Closed,
             Err(e) if e.is_timeout() => ConnectionEnd::Timeout,
@@ -304,7 +329,7 @@ async fn answer_raw(
     let answer = sh.site.raw_error(err, buf, SystemTime::now());
     let event = Event::HttpMalformed(HttpMalformed {
         reason,
-        preview: preview(buf),
+        preview: capture::safe_preview(buf),
         status: answer.as_ref().map(|(s, _)| *s),
     });
     debug!(peer = %peer, ?reason, "malformed input");
@@ -377,7 +402,7 @@ async fn handle(
     sh: Arc<Shared>,
     peer: SocketAddr,
     local: SocketAddr,
-    answered: Arc<AtomicU64>,
+    recorded: Arc<AtomicU64>,
 ) -> Result<Response<Page>, NoAnswer> {
     let (parts, body) = req.into_parts();
     let limits = &sh.settings.limits;
@@ -477,7 +502,6 @@ async fn handle(
     if stored.is_err() {
         return Err(NoAnswer::NotDurable);
     }
-    let response = response.ok_or(NoAnswer::BodyIncomplete)?;
-    answered.fetch_add(1, Ordering::Relaxed);
-    Ok(response)
+    recorded.fetch_add(1, Ordering::Relaxed);
+    response.ok_or(NoAnswer::BodyIncomplete)
 }

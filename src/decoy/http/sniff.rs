@@ -2,7 +2,7 @@
 //! garbage, TLS on a plaintext port, an HTTP/2 preface and oversized heads each in their own
 //! way, and a generic framework answer would give the decoy away. So the head is read here,
 //! within the size and time limits, classified, and either answered by the skin or handed to
-//! hyper through [`Prefixed`], which replays the bytes already read.
+//! hyper through [`DecoyStream`], which replays the bytes already read.
 
 use std::io;
 use std::pin::Pin;
@@ -10,8 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+use std::future::Future;
+use std::time::Duration;
+
 use bytes::{Buf, Bytes, BytesMut};
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::sync::oneshot;
 
 use super::skin::CANONICAL_CASE;
 use crate::touch::MalformedReason;
@@ -136,26 +141,78 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// A stream that first replays bytes already read, then reads from the socket, counting
-/// every byte the client sent.
-pub struct Prefixed<S> {
+/// The connection as hyper sees it. It
+/// - replays the bytes the sniffer already read, then reads from the socket, counting every
+///   byte the client sent;
+/// - restores real-world spellings of header names hyper title-cases wrongly;
+/// - fails a write that makes no progress for `write_timeout` (a client that never reads must
+///   not hold a connection slot forever);
+/// - intercepts the answers hyper generates by itself for heads it cannot parse (400, 414,
+///   431, always without a `Server` header, which every skin answer has): they are swallowed
+///   and, when hyper lets go of the connection, the socket is handed back with the status, so
+///   the decoy can record the touch first and then answer the way its product does.
+pub struct DecoyStream<S> {
     prefix: Bytes,
-    inner: S,
+    inner: Option<S>,
     received: Arc<AtomicU64>,
+    write_timeout: Duration,
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    intercepted: Option<u16>,
+    give_back: Option<oneshot::Sender<(u16, S)>>,
 }
 
-impl<S> Prefixed<S> {
-    /// Wraps `inner`; `received` already counts the prefix.
-    pub fn new(prefix: Bytes, inner: S, received: Arc<AtomicU64>) -> Self {
-        Prefixed {
+impl<S> DecoyStream<S> {
+    /// Wraps `inner`; `received` already counts the prefix. An intercepted hyper answer sends
+    /// the socket back through `give_back`.
+    pub fn new(
+        prefix: Bytes,
+        inner: S,
+        received: Arc<AtomicU64>,
+        write_timeout: Duration,
+        give_back: oneshot::Sender<(u16, S)>,
+    ) -> Self {
+        DecoyStream {
             prefix,
-            inner,
+            inner: Some(inner),
             received,
+            write_timeout,
+            stall: None,
+            intercepted: None,
+            give_back: Some(give_back),
+        }
+    }
+
+    fn inner(&mut self) -> io::Result<&mut S> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl<S> Drop for DecoyStream<S> {
+    fn drop(&mut self) {
+        if let (Some(status), Some(tx), Some(inner)) =
+            (self.intercepted, self.give_back.take(), self.inner.take())
+        {
+            let _ = tx.send((status, inner));
         }
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+/// The status of an answer hyper wrote by itself, if `data` starts one.
+fn hyper_error_status(data: &[u8]) -> Option<u16> {
+    let rest = data
+        .strip_prefix(b"HTTP/1.1 ")
+        .or_else(|| data.strip_prefix(b"HTTP/1.0 "))?;
+    let status: u16 = std::str::from_utf8(rest.get(..3)?).ok()?.parse().ok()?;
+    if !matches!(status, 400 | 414 | 431) {
+        return None;
+    }
+    let head_end = find(data, b"\r\n\r\n").unwrap_or(data.len());
+    (find(&data[..head_end], b"\r\nServer: ").is_none()).then_some(status)
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for DecoyStream<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -167,8 +224,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
             self.prefix.advance(n);
             return Poll::Ready(Ok(()));
         }
+        if self.intercepted.is_some() {
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let res = match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_read(cx, buf),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         let got = buf.filled().len() - before;
         self.received.fetch_add(got as u64, Ordering::Relaxed);
         res
@@ -191,24 +254,79 @@ fn fix_header_case(data: &[u8]) -> Option<Vec<u8>> {
     out
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+impl<S: AsyncWrite + Unpin> DecoyStream<S> {
+    /// Called when a write made no progress: true once none has for `write_timeout`.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
+        let timeout = self.write_timeout;
+        let stall = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stall.as_mut().poll(cx).is_ready() {
+            self.stall = None;
+            return true;
+        }
+        false
+    }
+
+    /// Writes through, failing when the client has not taken a byte for `write_timeout`.
+    fn write_through(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let res = match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_write(cx, data),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if res.is_ready() {
+            self.stall = None;
+            return res;
+        }
+        if self.stalled(cx) {
+            return Poll::Ready(Err(stalled_error()));
+        }
+        Poll::Pending
+    }
+}
+
+fn stalled_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for DecoyStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.intercepted.is_some() {
+            return Poll::Ready(Ok(data.len()));
+        }
+        if let Some(status) = hyper_error_status(data) {
+            self.intercepted = Some(status);
+            return Poll::Ready(Ok(data.len()));
+        }
         match fix_header_case(data) {
-            Some(fixed) => Pin::new(&mut self.inner).poll_write(cx, &fixed),
-            None => Pin::new(&mut self.inner).poll_write(cx, data),
+            Some(fixed) => self.write_through(cx, &fixed),
+            None => self.write_through(cx, data),
         }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        if self.intercepted.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        // An intercepted connection stays open for the decoy's own answer.
+        if self.intercepted.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_write_vectored(
@@ -216,20 +334,36 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if bufs.iter().any(|b| fix_header_case(b).is_some()) {
-            // Rare (only heads with those headers): write the first slice alone, fixed.
-            let first = bufs
+        // Heads are always the first slice; anything unusual goes through poll_write, one
+        // slice at a time (a vectored write may write less than everything).
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map(|b| &b[..])
+            .unwrap_or(&[]);
+        if self.intercepted.is_some()
+            || bufs
                 .iter()
-                .find(|b| !b.is_empty())
-                .map(|b| &b[..])
-                .unwrap_or(&[]);
+                .any(|b| hyper_error_status(b).is_some() || fix_header_case(b).is_some())
+        {
             return self.poll_write(cx, first);
         }
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let res = match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_write_vectored(cx, bufs),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if res.is_ready() {
+            self.stall = None;
+            return res;
+        }
+        if self.stalled(cx) {
+            return Poll::Ready(Err(stalled_error()));
+        }
+        Poll::Pending
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner.as_ref().is_some_and(|i| i.is_write_vectored())
     }
 }
 
@@ -329,7 +463,14 @@ mod tests {
     async fn prefixed_replays_then_reads() {
         let (mut a, b) = tokio::io::duplex(64);
         let counter = Arc::new(AtomicU64::new(3));
-        let mut p = Prefixed::new(Bytes::from_static(b"abc"), b, counter.clone());
+        let (tx, _rx) = oneshot::channel();
+        let mut p = DecoyStream::new(
+            Bytes::from_static(b"abc"),
+            b,
+            counter.clone(),
+            Duration::from_secs(5),
+            tx,
+        );
         tokio::io::AsyncWriteExt::write_all(&mut a, b"def")
             .await
             .unwrap();
