@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use crate::cli::EventsArgs;
 use crate::client::AdminClient;
 use crate::config::Config;
-use crate::store::{EventQuery, Store, StoreError, StoredTouch};
+use crate::store::{EventQuery, MAX_READ, Store, StoreError, StoredTouch};
 use crate::touch::{Event, Password};
 
 /// Seconds one long poll waits for new touches.
@@ -20,27 +20,23 @@ const FOLLOW_WAIT: u64 = 25;
 
 /// Runs `decoyd events`.
 pub async fn run(config: &Config, args: EventsArgs) -> anyhow::Result<()> {
-    let query = EventQuery {
-        tail: Some(args.limit),
-        decoy: args.decoy.clone(),
-        source: args.source,
-        ..EventQuery::default()
-    };
     let mut last_seq;
     if let Some(client) = AdminClient::discover(&config.data_dir).await {
         let flushed = client.status().await?.store.flushed.seq;
-        let recs = fetch(&client, &query).await?;
-        last_seq = recs.last().map(|r| r.seq).unwrap_or(0).max(flushed);
-        print(&recs, args.json)?;
+        let client = &client;
+        let last = print_newest(&args, |q| async move { fetch(client, &q).await }).await?;
+        last_seq = last.unwrap_or(0).max(flushed);
     } else {
         if config.data_dir.exists() {
             crate::store::files::check_owner(&config.data_dir)?;
         }
         match Store::open_read_only(&config.data_dir) {
             Ok(reader) => {
-                let recs = reader.events(&query)?;
+                print_newest(&args, |q| {
+                    std::future::ready(reader.events(&q).map_err(anyhow::Error::from))
+                })
+                .await?;
                 last_seq = reader.stats().flushed.seq;
-                print(&recs, args.json)?;
             }
             Err(StoreError::Locked { .. }) => bail!(
                 "the store in {} is in use by a running decoyd, but its admin API did not answer (see {}/admin.addr)",
@@ -91,6 +87,9 @@ fn query_string(q: &EventQuery) -> String {
     if let Some(t) = q.tail {
         s.append_pair("tail", &t.to_string());
     }
+    if let Some(l) = q.limit {
+        s.append_pair("limit", &l.to_string());
+    }
     if let Some(d) = &q.decoy {
         s.append_pair("decoy", d);
     }
@@ -98,6 +97,41 @@ fn query_string(q: &EventQuery) -> String {
         s.append_pair("source", &ip.to_string());
     }
     s.finish()
+}
+
+/// Prints the newest `args.limit` matching records, oldest first, a page at a time (memory
+/// stays bounded however many are asked for). Returns the last sequence number printed.
+async fn print_newest<F, Fut>(args: &EventsArgs, mut page: F) -> anyhow::Result<Option<u64>>
+where
+    F: FnMut(EventQuery) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<StoredTouch>>>,
+{
+    let want = args.limit;
+    let mut q = EventQuery {
+        tail: Some(want),
+        limit: Some(want.min(MAX_READ)),
+        decoy: args.decoy.clone(),
+        source: args.source,
+        ..EventQuery::default()
+    };
+    let (mut printed, mut last) = (0, None);
+    while printed < want {
+        let recs = page(q.clone()).await?;
+        print(&recs, args.json)?;
+        printed += recs.len();
+        last = recs.last().map(|r| r.seq).or(last);
+        if recs.len() < q.limit.unwrap_or(MAX_READ) {
+            break;
+        }
+        q = EventQuery {
+            after: last,
+            limit: Some((want - printed).min(MAX_READ)),
+            decoy: args.decoy.clone(),
+            source: args.source,
+            ..EventQuery::default()
+        };
+    }
+    Ok(last)
 }
 
 async fn fetch(client: &AdminClient, q: &EventQuery) -> anyhow::Result<Vec<StoredTouch>> {
@@ -222,6 +256,9 @@ pub fn text_line(r: &StoredTouch) -> String {
             if let Some(st) = m.status {
                 let _ = write!(s, " status={st}");
             }
+        }
+        Event::ConnectionRefused(c) => {
+            let _ = write!(s, " cap={} refused={}", c.cap, r.count);
         }
     }
     if r.count > 1 {

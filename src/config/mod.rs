@@ -5,6 +5,7 @@
 //! `file:line:col`.
 
 pub mod error;
+pub mod keys;
 pub mod raw;
 pub mod units;
 
@@ -129,6 +130,14 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         ));
         return Err(errors);
     }
+    let tree: keys::KeyTree = match serde_saphyr::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(ConfigError::from_yaml(path, &e));
+            return Err(errors);
+        }
+    };
+    keys::check(path, &tree, &main_schema(), &mut errors);
     let raw: raw::RawMain = match serde_saphyr::from_str(&text) {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +204,18 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
             ));
         } else {
             decoys = load_decoys(path, line, column, &dir, &mut errors);
+            if decoys.is_empty() && errors.is_empty() {
+                // A sensor with nothing to touch records nothing: surely a deployment slip.
+                errors.push(ConfigError::at(
+                    path,
+                    line,
+                    column,
+                    format!(
+                        "no decoys: {} has no decoy files (*.yaml), expected at least one",
+                        dir.display()
+                    ),
+                ));
+            }
         }
     }
 
@@ -225,6 +246,19 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         store: store.expect("no error means store settings"),
         decoys: decoys.into_iter().map(|(s, _)| s).collect(),
     })
+}
+
+fn main_schema() -> keys::Schema {
+    use keys::Schema;
+    Schema::of::<raw::RawMain>()
+        .section("sensor", Schema::of::<raw::RawSensor>())
+        .section("admin", Schema::of::<raw::RawAdmin>())
+        .section("store", Schema::of::<raw::RawStore>())
+}
+
+fn http_schema() -> keys::Schema {
+    use keys::Schema;
+    Schema::of::<raw::RawHttp>().section("limits", Schema::of::<raw::RawHttpLimits>())
 }
 
 /// True for a file with nothing but blank lines and comments.
@@ -436,6 +470,17 @@ impl Claim {
 
 /// Two listeners conflict on the same non-zero port when their IPs are equal or either is a
 /// wildcard (0.0.0.0 and [::] also take the port for every other address on Linux).
+/// Whether two listeners on one port would collide on Linux: the same IP; a wildcard and any
+/// address of its family; or `[::]`, which also takes IPv4 (dual-stack is Linux's default).
+fn same_socket(x: SocketAddr, y: SocketAddr) -> bool {
+    let (a, b) = (x.ip(), y.ip());
+    let v6_any = |ip: std::net::IpAddr| ip.is_ipv6() && ip.is_unspecified();
+    a == b
+        || v6_any(a)
+        || v6_any(b)
+        || (a.is_unspecified() || b.is_unspecified()) && a.is_ipv4() == b.is_ipv4()
+}
+
 fn check_address_conflicts(claims: &[Claim], errors: &mut ConfigErrors) {
     for (i, b) in claims.iter().enumerate() {
         for a in &claims[..i] {
@@ -443,7 +488,7 @@ fn check_address_conflicts(claims: &[Claim], errors: &mut ConfigErrors) {
             if x.port() == 0 || x.port() != y.port() {
                 continue;
             }
-            if x.ip() == y.ip() || x.ip().is_unspecified() || y.ip().is_unspecified() {
+            if same_socket(x, y) {
                 errors.push(ConfigError::at(
                     &b.file,
                     b.line,
@@ -490,7 +535,10 @@ fn load_decoys(
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'));
-            let yaml = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+            let yaml = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
             yaml && !hidden && p.is_file()
         })
         .collect();
@@ -580,6 +628,13 @@ fn parse_decoy_with_claim(
         ));
         return None;
     }
+    let tree: keys::KeyTree = match serde_saphyr::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(ConfigError::from_yaml(file, &e));
+            return None;
+        }
+    };
     let kind: raw::RawKind = match serde_saphyr::from_str(text) {
         Ok(k) => k,
         Err(e) => {
@@ -598,6 +653,7 @@ fn parse_decoy_with_claim(
     };
     match kind.value.as_str() {
         "http" => {
+            keys::check(file, &tree, &http_schema(), errors);
             let raw: raw::RawHttp = match serde_saphyr::from_str(text) {
                 Ok(r) => r,
                 Err(e) => {

@@ -1,13 +1,14 @@
-//! The configuration files exactly as written: serde types that reject unknown keys. Values
-//! that need more checking than their YAML type (addresses, paths, durations, sizes) stay
-//! `Spanned` strings here, so validation can point at them.
+//! The configuration files exactly as written. Unknown keys are found by `keys::check` (all of
+//! them, from these structs' own field lists) before these are parsed, so serde here ignores
+//! them and parsing goes on to report the other errors too. Values that need more checking than
+//! their YAML type (addresses, paths, durations, sizes) stay `Spanned` strings, so validation
+//! can point at them.
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 /// `decoyd.yaml`, the main file.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawMain {
     /// Who this sensor is and where it keeps its data.
     pub sensor: Option<RawSensor>,
@@ -23,7 +24,6 @@ pub struct RawMain {
 
 /// `sensor:` section.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSensor {
     /// Sensor id; default the host name.
     pub id: Option<Spanned<String>>,
@@ -33,7 +33,6 @@ pub struct RawSensor {
 
 /// `admin:` section.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     /// Listen address of the admin API.
     pub listen: Option<Spanned<String>>,
@@ -41,7 +40,6 @@ pub struct RawAdmin {
 
 /// `store:` section.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// Touches older than this are pruned.
     pub retention: Option<Spanned<String>>,
@@ -73,7 +71,6 @@ pub struct RawKind {
 
 /// A `kind: http` decoy file.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawHttp {
     /// Always `http` here.
     #[allow(dead_code)]
@@ -96,7 +93,6 @@ pub struct RawHttp {
 
 /// `limits:` of an HTTP decoy.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawHttpLimits {
     /// Time allowed for a request's headers.
     pub header_read_timeout: Option<Spanned<String>>,

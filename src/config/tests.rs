@@ -1,4 +1,5 @@
 use std::fs;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -66,7 +67,7 @@ fn broken_files_each_name_file_line_and_column() {
     let cases: &[(&str, &str)] = &[
         (
             "kind: http\nlisten: 127.0.0.1:0\nskn: generic\n",
-            "decoys/d.yaml:3:1: unknown field `skn`, expected one of",
+            "decoys/d.yaml:3:1: unknown key `skn`, expected one of",
         ),
         (
             "kind: http\nlisten: [1, 2]\n",
@@ -163,7 +164,7 @@ fn every_error_in_every_file_is_reported_together() {
         "{errs:#?}"
     );
     assert!(
-        errs[2].starts_with("decoys/a.yaml:3:1: unknown field `bogus`"),
+        errs[2].starts_with("decoys/a.yaml:3:1: unknown key `bogus`"),
         "{errs:#?}"
     );
     assert!(
@@ -198,6 +199,66 @@ fn port_zero_never_conflicts_and_distinct_ips_share_a_port() {
 }
 
 #[test]
+fn wildcards_conflict_within_their_family_and_v6_any_with_everything() {
+    let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+    assert!(same_socket(a("0.0.0.0:80"), a("127.0.0.1:80")));
+    assert!(
+        !same_socket(a("0.0.0.0:80"), a("[::1]:80")),
+        "IPv4 any and an IPv6 address bind together"
+    );
+    assert!(
+        same_socket(a("[::]:80"), a("127.0.0.1:80")),
+        "[::] is dual-stack on Linux"
+    );
+    assert!(same_socket(a("[::]:80"), a("[::1]:80")));
+    assert!(!same_socket(a("127.0.0.1:80"), a("127.0.0.2:80")));
+}
+
+#[test]
+fn every_unknown_key_and_bad_value_in_one_file_is_reported_together() {
+    let f = Fixture::new(MAIN).decoy(
+        "web.yaml",
+        "kind: http\nlisten: nowhere\nskn: generic\nanswer_delay: soon\ntitel: x\nlimits:\n  max_body: 1\n",
+    );
+    let errs = f.errors();
+    assert_eq!(errs.len(), 5, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoys/web.yaml:3:1: unknown key `skn`")
+            && errs[0].ends_with("(did you mean `skin`?)")
+    );
+    assert!(errs[1].starts_with("decoys/web.yaml:5:1: unknown key `titel`"));
+    assert!(errs[2].starts_with("decoys/web.yaml:7:3: unknown key `max_body`"));
+    assert!(errs[3].starts_with("decoys/web.yaml:2:9: invalid listen address"));
+    assert!(errs[4].starts_with("decoys/web.yaml:4:15: invalid duration"));
+}
+
+#[test]
+fn an_unknown_key_in_the_main_file_does_not_hide_the_decoys_errors() {
+    let f =
+        Fixture::new(&format!("{MAIN}sensr: x\n")).decoy("web.yaml", "kind: http\nlisten: bad\n");
+    let errs = f.errors();
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoyd.yaml:7:1: unknown key `sensr`")
+            && errs[0].ends_with("(did you mean `sensor`?)")
+    );
+    assert!(errs[1].starts_with("decoys/web.yaml:2:9: invalid listen address"));
+}
+
+#[test]
+fn an_empty_decoys_folder_is_an_error_and_upper_case_extensions_count() {
+    let f = Fixture::new(MAIN);
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("decoyd.yaml:4:13: no decoys:"),
+        "{errs:#?}"
+    );
+    let f = f.decoy("WEB.YAML", "kind: http\nlisten: 127.0.0.1:0\n");
+    assert_eq!(f.errors(), Vec::<String>::new());
+}
+
+#[test]
 fn a_decoy_on_the_admin_address_is_a_conflict() {
     let main = MAIN.replace("127.0.0.1:0", "127.0.0.1:9470");
     let f = Fixture::new(&main).decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:9470\n");
@@ -227,7 +288,7 @@ fn main_file_problems() {
         ("", "decoyd.yaml:1:1: the config file is empty"),
         (
             "sensor:\n  idd: x\n",
-            "decoyd.yaml:2:3: unknown field `idd`, expected one of id, data_dir",
+            "decoyd.yaml:2:3: unknown key `idd`, expected one of id, data_dir",
         ),
         (
             "capture_passwords: clear\n",

@@ -123,3 +123,88 @@ mod tests {
         assert!(l.state.lock().unwrap().per_source.is_empty());
     }
 }
+
+/// Connections refused at a cap, counted per source until the next flush. Recording each
+/// one would let a flood make the store do the flooding; counting them keeps the sensor from
+/// going blind when its slots are full. At most [`RefusalTally::MAX_SOURCES`] sources are
+/// kept apart; refusals from any further source are counted under the unspecified address.
+#[derive(Debug, Default)]
+pub struct RefusalTally {
+    by_source: Mutex<HashMap<IpAddr, Refusals>>,
+}
+
+/// Refusals from one source since the last flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusals {
+    /// How many.
+    pub count: u64,
+    /// The cap that refused the last one.
+    pub cap: Refusal,
+    /// The local address they came to.
+    pub local: std::net::SocketAddr,
+    /// A source port of one of them.
+    pub port: u16,
+}
+
+impl RefusalTally {
+    /// Sources kept apart between two flushes.
+    pub const MAX_SOURCES: usize = 4096;
+
+    /// Counts one refused connection.
+    pub fn note(&self, peer: std::net::SocketAddr, local: std::net::SocketAddr, cap: Refusal) {
+        let mut m = self.by_source.lock().unwrap_or_else(|p| p.into_inner());
+        let ip = if m.len() < Self::MAX_SOURCES || m.contains_key(&peer.ip()) {
+            peer.ip()
+        } else {
+            IpAddr::from([0u8; 4])
+        };
+        let e = m.entry(ip).or_insert(Refusals {
+            count: 0,
+            cap,
+            local,
+            port: peer.port(),
+        });
+        e.count += 1;
+        e.cap = cap;
+    }
+
+    /// Takes everything counted so far.
+    pub fn drain(&self) -> Vec<(IpAddr, Refusals)> {
+        let mut m = self.by_source.lock().unwrap_or_else(|p| p.into_inner());
+        m.drain().collect()
+    }
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_counted_per_source_and_bounded() {
+        let t = RefusalTally::default();
+        let local = "127.0.0.1:80".parse().unwrap();
+        for i in 0..(RefusalTally::MAX_SOURCES as u32 + 10) {
+            let ip = IpAddr::from((i + 1).to_be_bytes());
+            t.note(std::net::SocketAddr::new(ip, 1), local, Refusal::Total);
+        }
+        t.note("0.0.0.1:2".parse().unwrap(), local, Refusal::PerSource);
+        let drained = t.drain();
+        assert_eq!(
+            drained.len(),
+            RefusalTally::MAX_SOURCES + 1,
+            "the overflow is one entry"
+        );
+        let total: u64 = drained.iter().map(|(_, r)| r.count).sum();
+        assert_eq!(
+            total,
+            RefusalTally::MAX_SOURCES as u64 + 11,
+            "nothing is lost"
+        );
+        let first = drained
+            .iter()
+            .find(|(ip, _)| *ip == IpAddr::from([0, 0, 0, 1]))
+            .unwrap();
+        assert_eq!((first.1.count, first.1.cap), (2, Refusal::PerSource));
+        assert!(t.drain().is_empty());
+    }
+}

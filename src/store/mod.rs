@@ -121,9 +121,9 @@ pub struct Receipt {
 pub struct EventQuery {
     /// Only records after this sequence number.
     pub after: Option<u64>,
-    /// Only the newest N (still returned oldest first).
+    /// Start at the N-th newest (records are returned oldest first).
     pub tail: Option<usize>,
-    /// At most this many.
+    /// At most this many (and never more than [`MAX_READ`]: page on with `after`).
     pub limit: Option<usize>,
     /// Only this decoy's.
     pub decoy: Option<String>,
@@ -378,53 +378,48 @@ fn read_events(
     q: &EventQuery,
 ) -> Result<Vec<StoredTouch>, StoreError> {
     let limit = q.limit.unwrap_or(MAX_READ).min(MAX_READ);
-    let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
+    let mut start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
     if start > flushed {
         return Ok(Vec::new());
     }
-    // Sequence numbers of matching records, in order, from the right index.
-    let index = |prefix: &[u8]| {
-        let (mut from, mut to) = (prefix.to_vec(), prefix.to_vec());
-        from.extend_from_slice(&start.to_be_bytes());
-        to.extend_from_slice(&flushed.to_be_bytes());
-        (from, to)
+    // Sequence numbers of matching records, in order, from the right index (by decoy, by
+    // source, or the records themselves).
+    let range = |start: u64| {
+        let index = |prefix: &[u8]| {
+            let (mut from, mut to) = (prefix.to_vec(), prefix.to_vec());
+            from.extend_from_slice(&start.to_be_bytes());
+            to.extend_from_slice(&flushed.to_be_bytes());
+            (from, to)
+        };
+        let (from, to) = match (&q.decoy, q.source) {
+            (Some(d), _) => index(&keys::decoy_prefix(d)),
+            (None, Some(ip)) => index(&keys::source_prefix(ip)),
+            (None, None) => (keys::record(start).to_vec(), keys::record(flushed).to_vec()),
+        };
+        tree.range(from..=to)
+            .keys()
+            .map(|k| Ok::<_, StoreError>(keys::seq_of(&k?).unwrap_or(0)))
     };
-    let (from, to) = match (&q.decoy, q.source) {
-        (Some(d), _) => index(&keys::decoy_prefix(d)),
-        (None, Some(ip)) => index(&keys::source_prefix(ip)),
-        (None, None) => (keys::record(start).to_vec(), keys::record(flushed).to_vec()),
-    };
-    let seqs = tree
-        .range(from..=to)
-        .keys()
-        .map(|k| Ok::<_, StoreError>(keys::seq_of(&k?).unwrap_or(0)));
+    if let Some(n) = q.tail {
+        // Where the newest `n` begin: walking keys backwards, without reading records.
+        match range(start).rev().take(n.max(1)).last() {
+            Some(seq) => start = seq?,
+            None => return Ok(Vec::new()),
+        }
+    }
     let mut out = Vec::new();
-    let push = |seq: u64, out: &mut Vec<StoredTouch>| -> Result<(), StoreError> {
+    for seq in range(start) {
+        if out.len() >= limit {
+            break;
+        }
+        let seq = seq?;
         // An index entry whose record was pruned a moment ago is skipped.
         if let Some(v) = tree.get(keys::record(seq))? {
             let rec = decode(seq, &v)?;
-            if q.source.is_none_or(|ip| rec.touch.source.ip() == ip) {
+            if q.source.is_none_or(|ip| rec.touch.source.ip() == ip)
+                && q.decoy.as_ref().is_none_or(|d| *rec.touch.decoy == **d)
+            {
                 out.push(rec);
-            }
-        }
-        Ok(())
-    };
-    match q.tail {
-        Some(n) => {
-            for s in seqs.rev() {
-                if out.len() >= n.min(limit) {
-                    break;
-                }
-                push(s?, &mut out)?;
-            }
-            out.reverse();
-        }
-        None => {
-            for s in seqs {
-                if out.len() >= limit {
-                    break;
-                }
-                push(s?, &mut out)?;
             }
         }
     }

@@ -270,3 +270,67 @@ async fn sequence_numbers_are_never_reused_even_after_everything_is_pruned() {
     assert_eq!(store.stats().records, 1);
     writer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_records_can_be_read_page_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    for i in 0..12u64 {
+        let decoy = if i % 2 == 0 { "even" } else { "odd" };
+        store.record(touch(decoy, "10.0.0.1:1", i)).await.unwrap();
+    }
+    let seqs = |q: EventQuery| {
+        store
+            .events(&q)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<_>>()
+    };
+    // The newest five, two at a time.
+    assert_eq!(
+        seqs(EventQuery {
+            tail: Some(5),
+            limit: Some(2),
+            ..Default::default()
+        }),
+        vec![8, 9]
+    );
+    assert_eq!(
+        seqs(EventQuery {
+            after: Some(9),
+            limit: Some(3),
+            ..Default::default()
+        }),
+        vec![10, 11, 12]
+    );
+    // With a filter, the tail counts only matching records.
+    let odd = || EventQuery {
+        decoy: Some("odd".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(EventQuery {
+            tail: Some(3),
+            limit: Some(2),
+            ..odd()
+        }),
+        vec![8, 10]
+    );
+    assert_eq!(
+        seqs(EventQuery {
+            after: Some(10),
+            ..odd()
+        }),
+        vec![12]
+    );
+    assert_eq!(
+        seqs(EventQuery {
+            tail: Some(100),
+            ..odd()
+        })
+        .len(),
+        6
+    );
+    writer.shutdown().await;
+}

@@ -47,6 +47,9 @@ pub enum Event {
     HttpRequest(HttpRequest),
     /// Bytes that are not HTTP/1.x (garbage, TLS, an HTTP/2 preface), and the answer they got.
     HttpMalformed(HttpMalformed),
+    /// Connections closed at once because a connection cap was reached; the record's count
+    /// says how many came from this source since the previous such record.
+    ConnectionRefused(ConnectionRefused),
 }
 
 impl Event {
@@ -56,6 +59,7 @@ impl Event {
             Event::Connection(_) => "connection",
             Event::HttpRequest(_) => "http_request",
             Event::HttpMalformed(_) => "http_malformed",
+            Event::ConnectionRefused(_) => "connection_refused",
         }
     }
 }
@@ -72,6 +76,13 @@ pub struct Connection {
     /// The first bytes the client sent, escaped.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub preview: String,
+}
+
+/// Connections refused at a cap.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectionRefused {
+    /// The cap: `max_connections` or `max_connections_per_source`.
+    pub cap: String,
 }
 
 /// Why a connection ended.

@@ -27,9 +27,15 @@ fn health_metrics_and_an_authenticated_status() {
     );
     assert!(m.contains("decoyd_store_flushed_seq 3"), "{m}");
     assert!(m.contains("decoyd_store_write_seconds_count 3"), "{m}");
-    assert!(
-        m.contains("decoyd_connections_open{decoy=\"web\"} 0"),
-        "{m}"
+    // curl has closed its connection; the decoy notices a moment later.
+    wait_for(
+        "the connection to be closed",
+        Duration::from_secs(10),
+        || {
+            d.metrics()
+                .contains("decoyd_connections_open{decoy=\"web\"} 0")
+                .then_some(())
+        },
     );
     assert!(m.contains("decoyd_touches_folded_total 0"), "{m}");
 
@@ -76,7 +82,7 @@ fn health_metrics_and_an_authenticated_status() {
 #[test]
 fn the_built_in_default_runs_with_no_config_anywhere() {
     let cwd = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .arg("run")
         .current_dir(cwd.path())
         .env_remove("DECOYD_CONFIG")
@@ -84,6 +90,16 @@ fn the_built_in_default_runs_with_no_config_anywhere() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Whatever happens below, the daemon (on fixed ports) is ended through its handle.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Guard(child);
+    let child = &mut guard.0;
     let data = cwd.path().join("decoyd-data");
     wait_for(
         "the built-in default to start",

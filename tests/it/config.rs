@@ -12,7 +12,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "unknown-key",
         "kind: http\nlisten: 127.0.0.1:0\nskn: generic\n",
-        "unknown-key.yaml:3:1: unknown field `skn`",
+        "unknown-key.yaml:3:1: unknown key `skn`",
     ),
     (
         "wrong-type",

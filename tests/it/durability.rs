@@ -253,3 +253,75 @@ fn sigterm_finishes_answers_in_flight_and_exits_cleanly() {
     let events = sensor.events();
     assert_eq!(events[0]["event"]["credentials"][0]["username"], "late");
 }
+
+/// Sends `n` GETs over keep-alive connections from `threads` clients; returns the answers seen.
+fn many_gets(addr: SocketAddr, n: usize, threads: usize) -> usize {
+    let per = n / threads;
+    let clients: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let stream = TcpStream::connect(addr).unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut seen = 0;
+                for i in 0..per {
+                    // One write per request: split writes meet delayed ACKs and crawl.
+                    let req = format!("GET /page-{t}-{i} HTTP/1.1\r\nHost: x\r\n\r\n");
+                    writer.write_all(req.as_bytes()).unwrap();
+                    let mut len = 0;
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        if h == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    seen += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    clients.into_iter().map(|c| c.join().unwrap()).sum()
+}
+
+#[test]
+fn events_pages_through_more_than_one_read_of_records() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let answered = many_gets(d.addr("web"), 10_400, 8);
+    assert_eq!(answered, 10_400);
+    let count = |args: &[&str]| {
+        let out = sensor.cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    // Through the running daemon's API.
+    assert_eq!(count(&["events", "--json", "-n", "100000"]), 10_400);
+    assert_eq!(count(&["events", "--json", "-n", "10100"]), 10_100);
+    assert_eq!(d.stop().code(), Some(0));
+    // Straight from the store.
+    assert_eq!(count(&["events", "--json", "-n", "100000"]), 10_400);
+    let newest = sensor.cli(&["events", "--json", "-n", "10001"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&newest.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10_001);
+    assert_eq!(
+        lines.first().unwrap()["seq"],
+        400,
+        "the newest 10001 of 10400 start at seq 400"
+    );
+    assert_eq!(lines.last().unwrap()["seq"], 10_400);
+}

@@ -222,23 +222,37 @@ fn a_slowloris_is_cut_off_and_cannot_starve_other_clients() {
     }
     still_serves(addr, "127.0.0.1");
     let metrics = d.metrics();
+    let refused: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("decoyd_connections_refused_total{decoy=\"web\",cap=\"max_connections_per_source\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     assert!(
-        metrics.contains(
-            "decoyd_connections_refused_total{decoy=\"web\",cap=\"max_connections_per_source\"} 12"
-        ),
-        "{metrics}"
+        refused >= 1,
+        "the per-source cap refused nothing:\n{metrics}"
     );
-    let events = sensor.events();
-    // Identical touches from one source may be folded into one record with a count.
-    let timeouts: u64 = of_type(&events, "connection")
-        .into_iter()
-        .filter(|e| e["event"]["ended"] == "timeout")
-        .map(|e| e["count"].as_u64().unwrap())
-        .sum();
+    // Every slow connection is accounted for: cut at the header timeout, or refused at the
+    // cap and recorded, counted per source, within a few seconds.
+    let sum = |events: &[serde_json::Value], ty: &str, ended: Option<&str>| -> u64 {
+        of_type(events, ty)
+            .into_iter()
+            .filter(|e| ended.is_none_or(|x| e["event"]["ended"] == x))
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum()
+    };
+    let events = wait_for("refusals to be recorded", Duration::from_secs(20), || {
+        let ev = sensor.events();
+        (sum(&ev, "connection_refused", None) == refused).then_some(ev)
+    });
+    let timeouts = sum(&events, "connection", Some("timeout"));
     assert_eq!(
-        timeouts, 8,
-        "the 8 admitted slow connections were cut at the header timeout"
+        timeouts + refused,
+        20,
+        "{timeouts} cut at the timeout, {refused} refused"
     );
+    let r = of_type(&events, "connection_refused")[0];
+    assert_eq!(r["event"]["cap"], "max_connections_per_source");
 }
 
 #[test]
@@ -306,8 +320,9 @@ fn a_flood_of_hostile_connections_keeps_memory_bounded() {
         t.join().unwrap();
     }
     let after = d.rss_kib();
+    // A loose bound (debug build): the flood must not add more than 64 MiB.
     assert!(
-        after < 128 * 1024,
+        after < idle + 64 * 1024,
         "RSS grew from {idle} KiB to {after} KiB"
     );
     still_serves(addr, "127.0.0.1");

@@ -129,11 +129,6 @@ fn curl_get_form_json_and_basic_are_recorded_with_passwords_hashed() {
             "{secret} leaked into the data dir"
         );
     }
-    // The same password always gets the same keyed hash, so repeats can be correlated.
-    assert_ne!(
-        cred["password"]["hmac"],
-        json["credentials"][0]["password"]["hmac"]
-    );
 
     // With the daemon stopped, `events` reads the store directly and sees the same records.
     let offline = sensor.events();
@@ -142,6 +137,47 @@ fn curl_get_form_json_and_basic_are_recorded_with_passwords_hashed() {
         offline[1]["event"]["credentials"],
         events[1]["event"]["credentials"]
     );
+}
+
+#[test]
+fn the_same_password_gets_the_same_keyed_hash_across_restarts_and_paths() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let base = format!("http://{}", d.addr("web"));
+    curl(&[
+        "-d",
+        "username=a&password=Same-Pw-1",
+        &format!("{base}/login"),
+    ]);
+    curl(&["-u", "b:Same-Pw-1", &format!("{base}/")]);
+    curl(&[
+        "-d",
+        "username=a&password=Other-Pw-2",
+        &format!("{base}/login"),
+    ]);
+    assert_eq!(d.stop().code(), Some(0));
+    let d = sensor.start();
+    curl(&[
+        "-d",
+        "username=c&password=Same-Pw-1",
+        &format!("http://{}/login", d.addr("web")),
+    ]);
+    let hmacs: Vec<String> = of_type(&sensor.events(), "http_request")
+        .iter()
+        .map(|e| {
+            e["event"]["credentials"][0]["password"]["hmac"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(hmacs.len(), 4);
+    assert_eq!(hmacs[0], hmacs[1], "form and Basic, same password");
+    assert_eq!(
+        hmacs[0], hmacs[3],
+        "same password after a restart (the sensor secret persists)"
+    );
+    assert_ne!(hmacs[0], hmacs[2], "another password");
 }
 
 #[test]

@@ -192,3 +192,34 @@ fn hydra_finds_nothing_and_every_attempt_is_recorded() {
         .collect();
     assert_eq!(distinct.len(), 150, "every word of the list arrived");
 }
+
+#[test]
+fn nginx_connection_handling_for_http_1_0_and_close() {
+    let sensor = Sensor::new().decoy("web", WEB);
+    let d = sensor.start();
+    let limit = std::time::Duration::from_secs(10);
+    // nginx answers HTTP/1.0 in HTTP/1.1 and closes, unless asked to keep the connection.
+    let answer =
+        String::from_utf8_lossy(&raw(d.addr("web"), b"GET / HTTP/1.0\r\n\r\n", limit)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_eq!(answer.matches("\r\nConnection: ").count(), 1, "{answer}");
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    // An HTTP/1.1 client asking to close gets exactly one `Connection: close`.
+    let answer = String::from_utf8_lossy(&raw(
+        d.addr("web"),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        limit,
+    ))
+    .into_owned();
+    assert_eq!(answer.matches("\r\nConnection: ").count(), 1, "{answer}");
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    // Keep-alive by default, announced as nginx does.
+    let (_, head) = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &format!("http://{}/", d.addr("web")),
+    ]);
+    assert!(head.contains("\r\nConnection: keep-alive\r\n"), "{head}");
+}

@@ -36,11 +36,11 @@ pub use template::PageTemplate;
 use self::skin::{Page, RawError, Req, Site};
 use self::sniff::Sniff;
 use super::DecoyCtx;
-use super::limit::{ConnLimiter, ConnPermit};
+use super::limit::{ConnLimiter, ConnPermit, RefusalTally};
 use crate::config::units::DelayRange;
 use crate::touch::{
-    Connection, ConnectionEnd, Credential, CredentialSource, Event, HttpMalformed, HttpRequest,
-    MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
+    Connection, ConnectionEnd, ConnectionRefused, Credential, CredentialSource, Event,
+    HttpMalformed, HttpRequest, MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
 };
 
 /// Settings of one HTTP decoy.
@@ -107,6 +107,7 @@ struct Shared {
     site: Site,
     ctx: DecoyCtx,
     limiter: Arc<ConnLimiter>,
+    refused: RefusalTally,
 }
 
 /// Serves the decoy on `listener` until `ctx.shutdown` fires.
@@ -125,7 +126,13 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
             site,
             ctx,
             limiter,
+            refused: RefusalTally::default(),
         });
+        let tally = shared.clone();
+        shared
+            .ctx
+            .tracker
+            .spawn(record_refusals(tally).in_current_span());
         loop {
             let accepted = tokio::select! {
                 _ = shared.ctx.shutdown.cancelled() => break,
@@ -138,6 +145,9 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
                         shared.ctx.tracker.spawn(conn.in_current_span());
                     }
                     Err(cap) => {
+                        let local = stream.local_addr().unwrap_or(peer);
+                        drop(stream);
+                        shared.refused.note(peer, local, cap);
                         shared
                             .ctx
                             .metrics
@@ -161,6 +171,34 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
     }
     .instrument(span)
     .await
+}
+
+/// How often refused connections are written to the store, as one counted touch per source.
+const REFUSALS_EVERY: Duration = Duration::from_secs(5);
+
+/// Writes the refusal tally to the store every few seconds, and once more at shutdown.
+async fn record_refusals(sh: Arc<Shared>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(REFUSALS_EVERY) => false,
+            _ = sh.ctx.shutdown.cancelled() => true,
+        };
+        for (ip, r) in sh.refused.drain() {
+            let event = Event::ConnectionRefused(ConnectionRefused {
+                cap: r.cap.label().to_string(),
+            });
+            let t = touch(&sh, SocketAddr::new(ip, r.port), r.local, event);
+            if sh.ctx.store.record_count(t, r.count).await.is_err() {
+                warn!(
+                    refused = r.count,
+                    "refused connections could not be recorded"
+                );
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
 }
 
 /// Keeps the open-connections gauge right however a connection ends.
@@ -244,7 +282,8 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
         received.clone(),
         limits.write_timeout,
         give_back,
-    );
+    )
+    .answer_http10_as_11(sh.site.answers_http10_as_11());
     // Requests recorded on this connection; a connection with none is a touch of its own.
     let recorded = Arc::new(AtomicU64::new(0));
     let service = {
@@ -438,7 +477,19 @@ async fn handle(
         .iter()
         .find(|c| c.source == CredentialSource::Basic)
         .and_then(|c| c.username.clone());
+    let connection = parts
+        .headers
+        .get(hyper::header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let keep_alive = match parts.version {
+        hyper::Version::HTTP_11 => !connection.contains("close"),
+        hyper::Version::HTTP_10 => connection.contains("keep-alive"),
+        _ => false,
+    };
     let sreq = Req {
+        keep_alive,
         method: &parts.method,
         path: parts.uri.path(),
         query: parts.uri.query(),

@@ -43,59 +43,114 @@ pub async fn read_head<S: AsyncRead + Unpin>(
     buf: &mut BytesMut,
     max: usize,
 ) -> io::Result<Sniff> {
+    let mut sniffer = Sniffer::new(max);
     loop {
-        if let Some(verdict) = classify(buf, max) {
+        if let Some(verdict) = sniffer.feed(buf) {
             return Ok(verdict);
         }
-        // classify() stops once more than `max` bytes are in, so this stays bounded.
+        // feed() stops once more than `max` bytes are in, so this stays bounded.
         buf.reserve(4096);
         if s.read_buf(buf).await? == 0 {
-            return Ok(classify(buf, max).unwrap_or(Sniff::Closed));
+            return Ok(sniffer.feed(buf).unwrap_or(Sniff::Closed));
         }
     }
 }
 
-/// Classifies what has arrived so far, or `None` when more bytes are needed.
-pub fn classify(buf: &[u8], max: usize) -> Option<Sniff> {
-    let first = *buf.first()?;
-    if first == 0x16 {
-        return Some(Sniff::Malformed(MalformedReason::TlsHandshake));
-    }
-    // The HTTP/2 preface starts like a request line; recognise it before judging the line.
-    let n = buf.len().min(H2_PREFACE.len());
-    if buf[..n] == H2_PREFACE[..n] {
-        if n == H2_PREFACE.len() {
-            return Some(Sniff::Malformed(MalformedReason::Http2Preface));
+/// Classifies a first request head as its bytes arrive. Each call looks only at what is new
+/// (a client trickling one byte at a time costs linear work, not quadratic).
+#[derive(Debug)]
+pub struct Sniffer {
+    max: usize,
+    /// Where the request line ends, once seen (and found well-formed).
+    line_end: Option<usize>,
+    /// How far the buffer has been searched.
+    scanned: usize,
+}
+
+impl Sniffer {
+    /// A sniffer for heads of at most `max` bytes.
+    pub fn new(max: usize) -> Sniffer {
+        Sniffer {
+            max,
+            line_end: None,
+            scanned: 0,
         }
-        return None;
     }
-    // The method must be a token; judge it as soon as it arrives so binary garbage is
-    // answered at once rather than after a timeout.
-    let method_end = buf.iter().position(|&b| b == b' ');
-    let method = &buf[..method_end.unwrap_or(buf.len())];
-    if method.len() > 32 || !method.iter().all(|&b| is_tchar(b)) || method_end == Some(0) {
-        return Some(Sniff::Malformed(MalformedReason::BadRequestLine));
+
+    /// Classifies what has arrived so far (the whole buffer, which only ever grows), or
+    /// `None` when more bytes are needed.
+    pub fn feed(&mut self, buf: &[u8]) -> Option<Sniff> {
+        let malformed = |r| Some(Sniff::Malformed(r));
+        let first = *buf.first()?;
+        if first == 0x16 {
+            return malformed(MalformedReason::TlsHandshake);
+        }
+        // The HTTP/2 preface starts like a request line; recognise it before judging the line.
+        let n = buf.len().min(H2_PREFACE.len());
+        if buf[..n] == H2_PREFACE[..n] {
+            return (n == H2_PREFACE.len())
+                .then_some(Sniff::Malformed(MalformedReason::Http2Preface));
+        }
+        let line_end = match self.line_end {
+            Some(end) => end,
+            None => {
+                // The method must be a token; judge it as soon as it arrives so binary
+                // garbage is answered at once rather than after a timeout.
+                let start = &buf[..buf.len().min(MAX_METHOD + 1)];
+                let method_end = start.iter().position(|&b| b == b' ');
+                let method = &start[..method_end.unwrap_or(start.len())];
+                if method.len() > MAX_METHOD
+                    || method_end == Some(0)
+                    || !method.iter().all(|&b| is_tchar(b))
+                {
+                    return malformed(MalformedReason::BadRequestLine);
+                }
+                let Some(i) = buf[self.scanned..].iter().position(|&b| b == b'\n') else {
+                    self.scanned = buf.len();
+                    return (buf.len() > self.max)
+                        .then_some(Sniff::Malformed(MalformedReason::RequestLineTooLong));
+                };
+                let end = self.scanned + i;
+                if end > self.max {
+                    return malformed(MalformedReason::RequestLineTooLong);
+                }
+                match request_line(&buf[..end]) {
+                    Line::Valid => {}
+                    Line::OtherVersion => return malformed(MalformedReason::UnsupportedVersion),
+                    Line::Invalid => return malformed(MalformedReason::BadRequestLine),
+                }
+                self.line_end = Some(end);
+                self.scanned = end;
+                end
+            }
+        };
+        // The head ends at the first empty line; search only the new bytes (and the three
+        // before them, where a terminator may have started).
+        // The CR of a `\r\n\r\n` right after the request line sits just before its LF.
+        let from = self
+            .scanned
+            .saturating_sub(3)
+            .max(line_end.saturating_sub(1));
+        let head_end = find(&buf[from..], b"\r\n\r\n")
+            .map(|i| from + i + 4)
+            .or_else(|| find(&buf[from..], b"\n\n").map(|i| from + i + 2));
+        self.scanned = buf.len();
+        match head_end {
+            Some(end) if end <= self.max => Some(Sniff::Http),
+            Some(_) => Some(Sniff::HeadTooLarge),
+            None if buf.len() > self.max => Some(Sniff::HeadTooLarge),
+            None => None,
+        }
     }
-    let Some(line_end) = buf.iter().position(|&b| b == b'\n') else {
-        return (buf.len() > max).then_some(Sniff::Malformed(MalformedReason::RequestLineTooLong));
-    };
-    if line_end > max {
-        return Some(Sniff::Malformed(MalformedReason::RequestLineTooLong));
-    }
-    match request_line(&buf[..line_end]) {
-        Line::Valid => {}
-        Line::OtherVersion => return Some(Sniff::Malformed(MalformedReason::UnsupportedVersion)),
-        Line::Invalid => return Some(Sniff::Malformed(MalformedReason::BadRequestLine)),
-    }
-    let head_end = find(buf, b"\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| find(buf, b"\n\n").map(|i| i + 2));
-    match head_end {
-        Some(end) if end <= max => Some(Sniff::Http),
-        Some(_) => Some(Sniff::HeadTooLarge),
-        None if buf.len() > max => Some(Sniff::HeadTooLarge),
-        None => None,
-    }
+}
+
+/// Longest method accepted.
+const MAX_METHOD: usize = 32;
+
+/// Classifies a complete buffer in one go (tests).
+#[cfg(test)]
+pub fn classify(buf: &[u8], max: usize) -> Option<Sniff> {
+    Sniffer::new(max).feed(buf)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -159,6 +214,7 @@ pub struct DecoyStream<S> {
     stall: Option<Pin<Box<tokio::time::Sleep>>>,
     intercepted: Option<u16>,
     give_back: Option<oneshot::Sender<(u16, S)>>,
+    http10_as_11: bool,
 }
 
 impl<S> DecoyStream<S> {
@@ -179,7 +235,14 @@ impl<S> DecoyStream<S> {
             stall: None,
             intercepted: None,
             give_back: Some(give_back),
+            http10_as_11: false,
         }
+    }
+
+    /// Writes `HTTP/1.1` in the status line of answers hyper would send as `HTTP/1.0`.
+    pub fn answer_http10_as_11(mut self, yes: bool) -> Self {
+        self.http10_as_11 = yes;
+        self
     }
 
     fn inner(&mut self) -> io::Result<&mut S> {
@@ -239,10 +302,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for DecoyStream<S> {
 }
 
 /// Restores real-world spellings of header names that hyper writes in title case
-/// ([`CANONICAL_CASE`]); `None` when there is nothing to change. Replacements have the same
-/// length, so byte counts of partial writes stay true.
-fn fix_header_case(data: &[u8]) -> Option<Vec<u8>> {
+/// ([`CANONICAL_CASE`]), and optionally the `HTTP/1.1` of a status line hyper writes as
+/// `HTTP/1.0`; `None` when there is nothing to change. Replacements have the same length, so
+/// byte counts of partial writes stay true.
+fn fix_head(data: &[u8], http10_as_11: bool) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
+    if http10_as_11 && data.starts_with(b"HTTP/1.0 ") {
+        out.get_or_insert_with(|| data.to_vec())[..9].copy_from_slice(b"HTTP/1.1 ");
+    }
     for (wrong, right) in CANONICAL_CASE {
         let mut from = 0;
         while let Some(i) = find(&data[from..], wrong) {
@@ -302,7 +369,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for DecoyStream<S> {
             self.intercepted = Some(status);
             return Poll::Ready(Ok(data.len()));
         }
-        match fix_header_case(data) {
+        match fix_head(data, self.http10_as_11) {
             Some(fixed) => self.write_through(cx, &fixed),
             None => self.write_through(cx, data),
         }
@@ -342,9 +409,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for DecoyStream<S> {
             .map(|b| &b[..])
             .unwrap_or(&[]);
         if self.intercepted.is_some()
-            || bufs
-                .iter()
-                .any(|b| hyper_error_status(b).is_some() || fix_header_case(b).is_some())
+            || bufs.iter().any(|b| {
+                hyper_error_status(b).is_some() || fix_head(b, self.http10_as_11).is_some()
+            })
         {
             return self.poll_write(cx, first);
         }
@@ -377,6 +444,8 @@ mod tests {
 
     #[test]
     fn complete_requests_pass() {
+        assert_eq!(c(b"GET / HTTP/1.0\r\n\r\n"), Some(Sniff::Http));
+        assert_eq!(c(b"GET / HTTP/1.0\n\n"), Some(Sniff::Http));
         assert_eq!(c(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(Sniff::Http));
         assert_eq!(
             c(b"POST /j_spring_security_check HTTP/1.0\n\n"),
@@ -432,6 +501,29 @@ mod tests {
     }
 
     #[test]
+    fn byte_by_byte_gives_the_same_verdicts() {
+        for input in [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"GET / HTTP/1.0\r\n\r\n",
+            b"GET / HTTP/1.0\n\n",
+            b"GET / HTTP/1.1\nHost: x\n\n",
+            b"GET / HTTP/2.0\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM",
+            b"\x00garbage",
+        ] {
+            let mut s = Sniffer::new(8192);
+            let mut verdict = None;
+            for n in 1..=input.len() {
+                verdict = s.feed(&input[..n]);
+                if verdict.is_some() {
+                    break;
+                }
+            }
+            assert_eq!(verdict, classify(input, 8192), "{input:?}");
+        }
+    }
+
+    #[test]
     fn oversized_heads_are_caught() {
         let mut long = b"GET /".to_vec();
         long.extend(std::iter::repeat_n(b'a', 9000));
@@ -448,15 +540,20 @@ mod tests {
     fn header_names_get_their_real_spelling() {
         let head =
             b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic\r\nEtag: \"1\"\r\n\r\nWww-x";
-        let fixed = fix_header_case(head).unwrap();
+        let fixed = fix_head(head, false).unwrap();
         assert_eq!(
             &fixed[..],
             &b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nETag: \"1\"\r\n\r\nWww-x"[..]
         );
         assert_eq!(
-            fix_header_case(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"),
+            fix_head(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", true),
             None
         );
+        assert_eq!(
+            fix_head(b"HTTP/1.0 200 OK\r\n", true).unwrap(),
+            b"HTTP/1.1 200 OK\r\n"
+        );
+        assert_eq!(fix_head(b"HTTP/1.0 200 OK\r\n", false), None);
     }
 
     #[tokio::test]

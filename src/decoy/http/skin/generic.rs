@@ -43,27 +43,32 @@ impl Default for GenericSkin {
     }
 }
 
-/// Last-Modified of the static assets: fixed per process start, like files on a deployed host.
-static ASSET_MTIME: LazyLock<SystemTime> = LazyLock::new(|| {
-    let now = SystemTime::now();
-    // A deploy some days ago, at a whole second.
-    let ago = std::time::Duration::from_secs(
-        86_400 * (20 + rand::random_range(0..90)) + rand::random_range(0..86_400),
-    );
-    let t = now.checked_sub(ago).unwrap_or(now);
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
-});
+/// A running generic skin.
+#[derive(Clone, Debug)]
+pub struct GenericSite {
+    skin: GenericSkin,
+    /// Last-Modified of the static files: one deploy date per sensor and decoy, stable across
+    /// restarts (a file that got older after a restart would be a tell).
+    asset_mtime: SystemTime,
+}
 
-impl GenericSkin {
+impl GenericSite {
+    /// An instance whose asset date comes from `seed`.
+    pub fn new(skin: GenericSkin, seed: [u8; 32]) -> GenericSite {
+        let n = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
+        // Some second in the 400 days after 2025-01-06 00:00 UTC.
+        let secs = 1_736_121_600 + n % (400 * 86_400);
+        GenericSite {
+            skin,
+            asset_mtime: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        }
+    }
     fn page(&self, error: &str) -> String {
-        self.page
+        self.skin
+            .page
             .as_ref()
             .unwrap_or(&PAGE)
-            .render(&self.title, error)
+            .render(&self.skin.title, error)
     }
 
     /// Answers a parsed request.
@@ -71,43 +76,51 @@ impl GenericSkin {
         let is_get = matches!(*req.method, Method::GET | Method::HEAD);
         let path = req.path;
         if req.missing_host {
-            return self.error_page(400, req.user_agent, now, true);
+            return self.error_page(400, req, now, true);
         }
         if req.body_too_large {
-            return self.error_page(413, req.user_agent, now, true);
+            return self.error_page(413, req, now, true);
         }
         if req.authorization {
-            return self.basic_challenge(req.user_agent, now);
+            return self.basic_challenge(req, now);
         }
         match (is_get, *req.method == Method::POST, path) {
-            (_, true, "/api/login" | "/api/v1/login" | "/api/auth/login") => self.json_invalid(now),
-            (_, true, "/login" | "/") if req.json => self.json_invalid(now),
+            (_, true, "/api/login" | "/api/v1/login" | "/api/auth/login") => {
+                self.json_invalid(req, now)
+            }
+            (_, true, "/login" | "/") if req.json => self.json_invalid(req, now),
             (_, true, "/login" | "/") => {
                 let msg = if req.login { INVALID } else { MISSING };
-                self.login_page(200, msg, now)
+                self.login_page(200, msg, req, now)
             }
-            (true, _, "/" | "/login" | "/index.html") => self.login_page(200, "", now),
-            (true, _, "/static/css/login.css") => self.asset("text/css", CSS.as_bytes(), now),
-            (true, _, "/favicon.ico") => self.asset("image/x-icon", FAVICON, now),
-            (true, _, "/robots.txt") => self.asset("text/plain", ROBOTS.as_bytes(), now),
+            (true, _, "/" | "/login" | "/index.html") => self.login_page(200, "", req, now),
+            (true, _, "/static/css/login.css") => self.asset("text/css", CSS.as_bytes(), req, now),
+            (true, _, "/favicon.ico") => self.asset("image/x-icon", FAVICON, req, now),
+            (true, _, "/robots.txt") => self.asset("text/plain", ROBOTS.as_bytes(), req, now),
             (false, false, _) if !matches!(*req.method, Method::OPTIONS) => {
-                self.error_page(405, req.user_agent, now, false)
+                self.error_page(405, req, now, false)
             }
-            _ => self.error_page(404, req.user_agent, now, false),
+            _ => self.error_page(404, req, now, false),
         }
     }
 
-    fn login_page(&self, status: u16, error: &str, now: SystemTime) -> Response<Page> {
+    fn login_page(
+        &self,
+        status: u16,
+        error: &str,
+        req: &Req<'_>,
+        now: SystemTime,
+    ) -> Response<Page> {
         let body = self.page(error);
         response(
             status,
             None,
             vec![
-                ("Server", self.server_header.clone()),
+                ("Server", self.skin.server_header.clone()),
                 ("Date", http_date(now)),
                 ("Content-Type", "text/html; charset=utf-8".into()),
                 ("Content-Length", body.len().to_string()),
-                ("Connection", "keep-alive".into()),
+                ("Connection", connection(req.keep_alive)),
                 (
                     "Set-Cookie",
                     format!("sid={}; Path=/; HttpOnly; SameSite=Lax", session_id(16)),
@@ -120,25 +133,31 @@ impl GenericSkin {
         )
     }
 
-    fn json_invalid(&self, now: SystemTime) -> Response<Page> {
+    fn json_invalid(&self, req: &Req<'_>, now: SystemTime) -> Response<Page> {
         let body = format!(r#"{{"error":"invalid_credentials","message":"{INVALID}"}}"#);
         response(
             401,
             None,
             vec![
-                ("Server", self.server_header.clone()),
+                ("Server", self.skin.server_header.clone()),
                 ("Date", http_date(now)),
                 ("Content-Type", "application/json".into()),
                 ("Content-Length", body.len().to_string()),
-                ("Connection", "keep-alive".into()),
+                ("Connection", connection(req.keep_alive)),
                 ("Cache-Control", "no-store".into()),
             ],
             Page::sized(body),
         )
     }
 
-    fn asset(&self, ctype: &str, body: &'static [u8], now: SystemTime) -> Response<Page> {
-        let mtime = *ASSET_MTIME;
+    fn asset(
+        &self,
+        ctype: &str,
+        body: &'static [u8],
+        req: &Req<'_>,
+        now: SystemTime,
+    ) -> Response<Page> {
+        let mtime = self.asset_mtime;
         let secs = mtime
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -147,12 +166,12 @@ impl GenericSkin {
             200,
             None,
             vec![
-                ("Server", self.server_header.clone()),
+                ("Server", self.skin.server_header.clone()),
                 ("Date", http_date(now)),
                 ("Content-Type", ctype.into()),
                 ("Content-Length", body.len().to_string()),
                 ("Last-Modified", http_date(mtime)),
-                ("Connection", "keep-alive".into()),
+                ("Connection", connection(req.keep_alive)),
                 ("ETag", format!("\"{secs:x}-{:x}\"", body.len())),
                 ("Accept-Ranges", "bytes".into()),
             ],
@@ -160,17 +179,17 @@ impl GenericSkin {
         )
     }
 
-    fn basic_challenge(&self, ua: Option<&str>, now: SystemTime) -> Response<Page> {
-        let body = nginx_page(401, &self.server_header, ua);
+    fn basic_challenge(&self, req: &Req<'_>, now: SystemTime) -> Response<Page> {
+        let body = nginx_page(401, &self.skin.server_header, req.user_agent);
         response(
             401,
             Some("Unauthorized"),
             vec![
-                ("Server", self.server_header.clone()),
+                ("Server", self.skin.server_header.clone()),
                 ("Date", http_date(now)),
                 ("Content-Type", "text/html".into()),
                 ("Content-Length", body.len().to_string()),
-                ("Connection", "keep-alive".into()),
+                ("Connection", connection(req.keep_alive)),
                 ("WWW-Authenticate", "Basic realm=\"Restricted\"".into()),
             ],
             Page::sized(body),
@@ -180,23 +199,20 @@ impl GenericSkin {
     fn error_page(
         &self,
         status: u16,
-        ua: Option<&str>,
+        req: &Req<'_>,
         now: SystemTime,
         close: bool,
     ) -> Response<Page> {
-        let body = nginx_page(status, &self.server_header, ua);
+        let body = nginx_page(status, &self.skin.server_header, req.user_agent);
         response(
             status,
             Some(nginx_reason(status)),
             vec![
-                ("Server", self.server_header.clone()),
+                ("Server", self.skin.server_header.clone()),
                 ("Date", http_date(now)),
                 ("Content-Type", "text/html".into()),
                 ("Content-Length", body.len().to_string()),
-                (
-                    "Connection",
-                    if close { "close" } else { "keep-alive" }.into(),
-                ),
+                ("Connection", connection(req.keep_alive && !close)),
             ],
             Page::sized(body),
         )
@@ -208,15 +224,15 @@ impl GenericSkin {
         let (status, body) = match err {
             // nginx without HTTP/2 reads the preface as a request line it cannot parse.
             RawError::BadRequest | RawError::Tls | RawError::Http2Preface => {
-                (400, nginx_page(400, &self.server_header, None))
+                (400, nginx_page(400, &self.skin.server_header, None))
             }
-            RawError::BadVersion => (505, nginx_page(505, &self.server_header, None)),
-            RawError::UriTooLong => (414, nginx_page(414, &self.server_header, None)),
-            RawError::HeadTooLarge => (400, nginx_page(494, &self.server_header, None)),
+            RawError::BadVersion => (505, nginx_page(505, &self.skin.server_header, None)),
+            RawError::UriTooLong => (414, nginx_page(414, &self.skin.server_header, None)),
+            RawError::HeadTooLarge => (400, nginx_page(494, &self.skin.server_header, None)),
         };
         let line = format!("{status} {}", nginx_reason(status));
         let headers = [
-            ("Server", self.server_header.clone()),
+            ("Server", self.skin.server_header.clone()),
             ("Date", http_date(now)),
             ("Content-Type", "text/html".into()),
             ("Content-Length", body.len().to_string()),
@@ -224,6 +240,12 @@ impl GenericSkin {
         ];
         Some((status, raw_response(&line, &headers, body.as_bytes())))
     }
+}
+
+/// nginx's `Connection` header: what the client asked for (it closes HTTP/1.0 connections
+/// unless asked to keep them, and HTTP/1.1 ones when asked to close).
+fn connection(keep_alive: bool) -> String {
+    if keep_alive { "keep-alive" } else { "close" }.into()
 }
 
 /// nginx's reason phrases, which differ from the RFC's for some codes.
@@ -304,7 +326,7 @@ mod tests {
 
     #[test]
     fn login_page_then_invalid_credentials() {
-        let s = GenericSkin::default();
+        let s = GenericSite::new(GenericSkin::default(), [0; 32]);
         let now = SystemTime::now();
         let r = s.answer(&req(&Method::GET, "/"), now);
         assert_eq!(r.status(), 200);
@@ -319,7 +341,7 @@ mod tests {
 
     #[test]
     fn unknown_paths_get_nginx_404() {
-        let s = GenericSkin::default();
+        let s = GenericSite::new(GenericSkin::default(), [0; 32]);
         let r = s.answer(&req(&Method::GET, "/wp-admin"), SystemTime::now());
         assert_eq!(r.status(), 404);
         let page = nginx_page(404, "nginx/1.24.0 (Ubuntu)", None);
@@ -330,7 +352,7 @@ mod tests {
 
     #[test]
     fn basic_auth_is_challenged() {
-        let s = GenericSkin::default();
+        let s = GenericSite::new(GenericSkin::default(), [0; 32]);
         let mut r = req(&Method::GET, "/admin");
         r.authorization = true;
         let resp = s.answer(&r, SystemTime::now());
@@ -343,11 +365,33 @@ mod tests {
 
     #[test]
     fn custom_page_is_used() {
-        let s = GenericSkin {
+        let skin = GenericSkin {
             page: Some(PageTemplate::compile("<b>{{title}}</b>{{error}}").unwrap()),
             title: "Acme VPN".into(),
             ..GenericSkin::default()
         };
-        assert_eq!(s.page("bad"), "<b>Acme VPN</b>bad");
+        assert_eq!(
+            GenericSite::new(skin, [0; 32]).page("bad"),
+            "<b>Acme VPN</b>bad"
+        );
+    }
+
+    #[test]
+    fn asset_dates_are_stable_per_seed_and_connection_follows_the_client() {
+        let a = GenericSite::new(GenericSkin::default(), [1; 32]);
+        let b = GenericSite::new(GenericSkin::default(), [1; 32]);
+        assert_eq!(a.asset_mtime, b.asset_mtime);
+        assert!(a.asset_mtime < SystemTime::now());
+        let mut r = req(&Method::GET, "/");
+        r.keep_alive = false;
+        assert_eq!(
+            a.answer(&r, SystemTime::now()).headers()["connection"],
+            "close"
+        );
+        r.keep_alive = true;
+        assert_eq!(
+            a.answer(&r, SystemTime::now()).headers()["connection"],
+            "keep-alive"
+        );
     }
 }

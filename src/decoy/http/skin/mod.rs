@@ -21,7 +21,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use hyper::{Method, Response, StatusCode};
 
-pub use generic::GenericSkin;
+pub use generic::{GenericSite, GenericSkin};
 
 /// The built-in page sets (configuration).
 #[derive(Clone, Debug)]
@@ -35,8 +35,8 @@ pub enum Skin {
 /// A running skin with its per-instance values.
 #[derive(Clone, Debug)]
 pub enum Site {
-    /// See [`GenericSkin`].
-    Generic(GenericSkin),
+    /// See [`GenericSite`].
+    Generic(GenericSite),
     /// See [`jenkins::Jenkins`].
     Jenkins(jenkins::Jenkins),
 }
@@ -70,6 +70,9 @@ pub struct Req<'a> {
     pub missing_host: bool,
     /// The `Cookie` header, if any.
     pub cookie: Option<&'a str>,
+    /// The connection stays open after this answer (HTTP/1.1 without `Connection: close`, or
+    /// HTTP/1.0 with `Connection: keep-alive`).
+    pub keep_alive: bool,
 }
 
 #[cfg(test)]
@@ -90,6 +93,7 @@ impl<'a> Req<'a> {
             body_too_large: false,
             missing_host: false,
             cookie: None,
+            keep_alive: true,
         }
     }
 }
@@ -123,7 +127,7 @@ impl Skin {
     /// Starts an instance. `seed` is secret and stable per sensor and decoy.
     pub fn instance(&self, seed: [u8; 32]) -> Site {
         match self {
-            Skin::Generic(g) => Site::Generic(g.clone()),
+            Skin::Generic(g) => Site::Generic(GenericSite::new(g.clone(), seed)),
             Skin::Jenkins => Site::Jenkins(jenkins::Jenkins::new(seed)),
         }
     }
@@ -136,6 +140,12 @@ impl Site {
             Site::Generic(g) => g.answer(req, now),
             Site::Jenkins(j) => j.answer(req, now),
         }
+    }
+
+    /// Whether the product answers HTTP/1.0 requests with an `HTTP/1.1` status line (nginx
+    /// does; Jetty answers in the request's version, as hyper does).
+    pub fn answers_http10_as_11(&self) -> bool {
+        matches!(self, Site::Generic(_))
     }
 
     /// The complete answer (status line, headers, body) to input that never became a request.
