@@ -73,7 +73,7 @@ impl PasswordHasher {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
         mac.update(password.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let hmac = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hmac = crate::store::files::hex(&digest[..16]);
         let plaintext = match self.mode {
             CapturePasswords::Plaintext => Some(super::clip(password, MAX_PLAINTEXT)),
             CapturePasswords::Hashed => None,

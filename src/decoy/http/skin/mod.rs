@@ -273,7 +273,6 @@ pub fn raw_response(status_line: &str, headers: &[(&str, String)], body: &[u8]) 
 
 /// A random token for session cookies (hex of `bytes` random bytes).
 pub fn session_id(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    crate::store::files::hex(&raw)
 }
