@@ -32,6 +32,8 @@ pub struct Metrics {
     pub store_batch_size: Histogram,
     /// Group commits (one fsync each).
     pub store_flushes: Counter,
+    /// Large log items sled wrote to files of their own, synced before acknowledging.
+    pub store_blob_syncs: Counter,
     /// Store writes that failed (a touch that could not be made durable: data loss risk).
     pub store_write_errors: Counter,
     /// Highest sequence number known to be on disk.
@@ -90,6 +92,12 @@ impl Metrics {
             "Group commits, one fsync each",
             store_flushes.clone(),
         );
+        let store_blob_syncs = Counter::default();
+        r.register(
+            "store_blob_syncs",
+            "Large log items in files of their own, synced before acknowledging",
+            store_blob_syncs.clone(),
+        );
         let store_write_errors = Counter::default();
         r.register(
             "store_write_errors",
@@ -128,6 +136,7 @@ impl Metrics {
             store_write_seconds,
             store_batch_size,
             store_flushes,
+            store_blob_syncs,
             store_write_errors,
             store_flushed_seq,
             store_bytes,

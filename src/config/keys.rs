@@ -105,7 +105,10 @@ pub fn check(file: &Path, tree: &KeyTree, schema: &Schema, errors: &mut ConfigEr
             if let Some(near) = schema
                 .fields
                 .iter()
-                .find(|f| edit_distance(f, &key.value) <= 2)
+                .map(|f| (edit_distance(f, &key.value.to_ascii_lowercase()), f))
+                .filter(|(d, _)| *d <= 2)
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, f)| f)
             {
                 msg.push_str(&format!(" (did you mean `{near}`?)"));
             }
@@ -196,6 +199,23 @@ mod tests {
         assert!(
             msgs[2].starts_with("d.yaml:6:1: unknown key `titel`")
                 && msgs[2].ends_with("(did you mean `title`?)")
+        );
+    }
+
+    #[test]
+    fn the_nearest_key_is_suggested() {
+        let tree: KeyTree = serde_saphyr::from_str("Skin: x\n").unwrap();
+        let mut errors = ConfigErrors::default();
+        check(
+            Path::new("d.yaml"),
+            &tree,
+            &Schema::of::<RawHttp>(),
+            &mut errors,
+        );
+        assert!(
+            errors.0[0].message.ends_with("(did you mean `skin`?)"),
+            "{}",
+            errors.0[0]
         );
     }
 

@@ -218,9 +218,6 @@ impl Store {
         let db = open_db(dir, settings.cache_bytes)?;
         let tree = db.open_tree("touches")?;
         let state = writer::State::load(&tree)?;
-        // sled's log, opened once so every group commit can fdatasync it.
-        let log = std::fs::File::open(dir.join(files::DB_DIR).join("db"))
-            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         let (flushed_tx, flushed_rx) = watch::channel(Flushed {
             seq: state.next_seq - 1,
             touches: 0,
@@ -229,12 +226,12 @@ impl Store {
         let mut w = writer::Writer::new(
             db.clone(),
             tree.clone(),
-            log,
+            &dir.join(files::DB_DIR),
             settings,
             metrics,
             flushed_tx,
             state,
-        );
+        )?;
         let thread = std::thread::Builder::new()
             .name("decoyd-store".into())
             .spawn(move || w.run(rx))
@@ -297,6 +294,38 @@ impl Store {
             Ok(Ok(r)) => Ok(r),
             _ => Err(StoreError::Closed),
         }
+    }
+
+    /// Hands many counted touches to the writer at once, so they share group commits, then
+    /// waits for all of them. Returns each touch's count with its result.
+    pub async fn record_all(
+        &self,
+        touches: Vec<(Touch, u64)>,
+    ) -> Vec<(u64, Result<Receipt, StoreError>)> {
+        let mut waiting = Vec::with_capacity(touches.len());
+        for (touch, count) in touches {
+            let (ack, done) = oneshot::channel();
+            let cmd = Command::Append {
+                touch,
+                count: count.max(1),
+                ack,
+                enqueued: Instant::now(),
+            };
+            let sent = self.inner.tx.send(cmd).await.is_ok();
+            waiting.push((count, sent.then_some(done)));
+        }
+        let mut out = Vec::with_capacity(waiting.len());
+        for (count, done) in waiting {
+            let r = match done {
+                Some(done) => match done.await {
+                    Ok(Ok(r)) => Ok(r),
+                    _ => Err(StoreError::Closed),
+                },
+                None => Err(StoreError::Closed),
+            };
+            out.push((count, r));
+        }
+        out
     }
 
     /// Asks the writer to prune touches older than the retention age.
@@ -400,10 +429,35 @@ fn read_events(
             .keys()
             .map(|k| Ok::<_, StoreError>(keys::seq_of(&k?).unwrap_or(0)))
     };
+    // The index chosen covers one filter; the other (source, when both are given) needs the
+    // record itself.
+    let matches = |rec: &StoredTouch| {
+        q.source
+            .is_none_or(|ip| rec.touch.source.ip().to_canonical() == ip.to_canonical())
+            && q.decoy.as_ref().is_none_or(|d| *rec.touch.decoy == **d)
+    };
     if let Some(n) = q.tail {
-        // Where the newest `n` begin: walking keys backwards, without reading records.
-        match range(start).rev().take(n.max(1)).last() {
-            Some(seq) => start = seq?,
+        // Where the newest `n` begin: walking keys backwards, reading records only when the
+        // index alone cannot tell.
+        let both = q.decoy.is_some() && q.source.is_some();
+        let mut found = 0;
+        let mut first = None;
+        for seq in range(start).rev() {
+            let seq = seq?;
+            if both {
+                match tree.get(keys::record(seq))? {
+                    Some(v) if matches(&decode(seq, &v)?) => {}
+                    _ => continue,
+                }
+            }
+            first = Some(seq);
+            found += 1;
+            if found >= n.max(1) {
+                break;
+            }
+        }
+        match first {
+            Some(seq) => start = seq,
             None => return Ok(Vec::new()),
         }
     }
@@ -416,9 +470,7 @@ fn read_events(
         // An index entry whose record was pruned a moment ago is skipped.
         if let Some(v) = tree.get(keys::record(seq))? {
             let rec = decode(seq, &v)?;
-            if q.source.is_none_or(|ip| rec.touch.source.ip() == ip)
-                && q.decoy.as_ref().is_none_or(|d| *rec.touch.decoy == **d)
-            {
+            if matches(&rec) {
                 out.push(rec);
             }
         }

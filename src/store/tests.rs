@@ -334,3 +334,54 @@ async fn the_newest_records_can_be_read_page_by_page() {
     );
     writer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_records_that_sled_writes_as_blobs_are_synced_before_the_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let (store, writer) = Store::open(dir.path(), settings(), metrics.clone()).unwrap();
+    let mut t = touch("web", "10.0.0.1:1", 1);
+    // Far above a quarter of sled's segment size: sled writes it to a file of its own.
+    t.event = Event::Connection(Connection {
+        ended: ConnectionEnd::Closed,
+        duration_ms: 1,
+        bytes: 1,
+        preview: "x".repeat(300_000),
+    });
+    store.record(t).await.unwrap();
+    let blobs = std::fs::read_dir(dir.path().join("store/blobs"))
+        .unwrap()
+        .count();
+    assert!(blobs > 0, "the record went to a blob file");
+    assert!(
+        metrics.store_blob_syncs.get() >= 1,
+        "and that file was synced before the acknowledgement"
+    );
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_with_both_filters_counts_only_records_matching_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    for i in 0..3u64 {
+        store.record(touch("web", "10.0.0.1:1", i)).await.unwrap();
+    }
+    for i in 0..5u64 {
+        store.record(touch("web", "10.0.0.2:1", i)).await.unwrap();
+    }
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:10.0.0.1.
+    store
+        .record(touch("web", "[::ffff:10.0.0.1]:1", 9))
+        .await
+        .unwrap();
+    let q = EventQuery {
+        tail: Some(2),
+        decoy: Some("web".into()),
+        source: Some("10.0.0.1".parse().unwrap()),
+        ..Default::default()
+    };
+    let seqs: Vec<u64> = store.events(&q).unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![3, 9]);
+    writer.shutdown().await;
+}

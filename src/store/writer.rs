@@ -7,11 +7,13 @@
 //! persists the file's size nor flushes the drive's cache, so the writer follows it with
 //! `fdatasync` on the log file before acknowledging anything.
 
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use serde::Deserialize;
@@ -93,6 +95,10 @@ pub(crate) struct Writer {
     tree: sled::Tree,
     /// sled's log file, for fdatasync.
     log: File,
+    /// Where sled puts log items too large for its log (written without any sync).
+    blobs: PathBuf,
+    /// Blob files already synced.
+    synced_blobs: HashSet<OsString>,
     settings: StoreSettings,
     metrics: Metrics,
     flushed: watch::Sender<Flushed>,
@@ -130,37 +136,67 @@ fn one() -> u64 {
 }
 
 impl Writer {
+    /// A writer for the database in `db_dir` (sled's folder: its log is `db_dir/db`, its
+    /// blob files are in `db_dir/blobs`).
     pub(crate) fn new(
         db: sled::Db,
         tree: sled::Tree,
-        log: File,
+        db_dir: &Path,
         settings: StoreSettings,
         metrics: Metrics,
         flushed: watch::Sender<Flushed>,
         state: State,
-    ) -> Writer {
+    ) -> Result<Writer, StoreError> {
+        // sled's log, opened once so every group commit can fdatasync it.
+        let log =
+            File::open(db_dir.join("db")).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let blobs = db_dir.join("blobs");
         metrics.store_bytes.set(state.bytes as i64);
         metrics
             .store_flushed_seq
             .set(state.next_seq.saturating_sub(1) as i64);
-        Writer {
+        Ok(Writer {
             db,
             tree,
             log,
+            blobs,
+            synced_blobs: HashSet::new(),
             settings,
             metrics,
             flushed,
             state,
             flushed_touches: 0,
-        }
+        })
     }
 
-    /// Makes everything written so far durable: sled's flush, then fdatasync of its log.
-    fn sync(&self) -> Result<(), StoreError> {
+    /// Makes everything written so far durable: sled's flush; then any new blob file (sled
+    /// writes large items to files of their own and never syncs them) and, for the new
+    /// entries, the blobs folder; then fdatasync of the log, which refers to them.
+    fn sync(&mut self) -> Result<(), StoreError> {
+        let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
         self.db.flush()?;
-        self.log
-            .sync_data()
-            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let mut present = HashSet::new();
+        let mut new = 0u64;
+        for entry in std::fs::read_dir(&self.blobs).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            if !self.synced_blobs.contains(&name) {
+                File::open(entry.path())
+                    .and_then(|f| f.sync_data())
+                    .map_err(io)?;
+                new += 1;
+            }
+            present.insert(name);
+        }
+        if new > 0 {
+            File::open(&self.blobs)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+            self.metrics.store_blob_syncs.inc_by(new);
+        }
+        // Forget blobs sled has collected, so the set stays as small as the folder.
+        self.synced_blobs = present;
+        self.log.sync_data().map_err(io)?;
         Ok(())
     }
 
@@ -294,7 +330,8 @@ impl Writer {
                 self.metrics.store_flushes.inc();
                 self.metrics
                     .touches_folded
-                    .inc_by(touches - records.len() as u64);
+                    // Folded: touches that joined another's record (pre-counted ones do not).
+                    .inc_by(records.iter().map(|r| r.4.len() as u64 - 1).sum());
                 let now = Instant::now();
                 for (seq, decoy, kind, count, waiters) in records {
                     self.metrics

@@ -378,6 +378,22 @@ fn no_typed_password_reaches_the_store_or_the_log_by_any_path() {
         &format!("{base}/login"),
     ]);
     curl(&["-H", "Cookie: JSESSIONID=Zq-leak9", &format!("{base}/")]);
+    // Request lines of odd shapes: a double space, an unusual method with a bad version.
+    raw(
+        addr,
+        b"GET  /login?user=a&password=Zq-leak10 HTTP/1.1\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    raw(
+        addr,
+        b"M-SEARCH /login?password=Zq-leak11 HTTP/3.0\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    raw(
+        addr,
+        b"GET /login?q=1;password=Zq-leak12 HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
     wait_for(
         "the slow request to be cut off",
         Duration::from_secs(10),
@@ -388,7 +404,7 @@ fn no_typed_password_reaches_the_store_or_the_log_by_any_path() {
     let log = d.log();
     assert_eq!(d.stop().code(), Some(0));
     let files = all_bytes_under(&sensor.data());
-    for i in 1..=9 {
+    for i in 1..=12 {
         let secret = format!("Zq-leak{i}");
         assert!(
             !events.contains(&secret),

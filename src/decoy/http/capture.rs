@@ -168,9 +168,13 @@ fn credential_from_pairs<'a>(
 }
 
 /// A query string with the values of username- and secret-like keys replaced by
-/// `[redacted]`; unchanged (the attacker's own spelling) when it has none.
+/// `[redacted]`; unchanged (the attacker's own spelling) when it has none. Both `&` and `;`
+/// separate pairs, as some servers accept either.
 pub fn redact_query(q: &str) -> String {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+    let normalized = q.replace(';', "&");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(normalized.as_bytes())
+        .into_owned()
+        .collect();
     if pairs.iter().all(|(k, _)| role(k) == Role::Other) {
         return q.to_string();
     }
@@ -181,9 +185,19 @@ pub fn redact_query(q: &str) -> String {
     ser.finish()
 }
 
-/// A preview of the first bytes of a connection that cannot carry a secret: for anything
-/// shaped like a request, only its request line, with the query redacted (headers and body,
-/// where credentials travel, are left out); other bytes as they came, escaped.
+/// A request target with its query redacted.
+fn redact_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, q)) => format!("{path}?{}", redact_query(q)),
+        None => target.to_string(),
+    }
+}
+
+/// A preview of the first bytes of a connection that cannot carry a secret. A request line of
+/// the exact shape `METHOD target HTTP/x.y` (or the start of one) is rebuilt from its parts
+/// with the query redacted; headers and body, where credentials travel, are never kept. Other
+/// text is replaced by a marker, since it could hold anything; binary input (a TLS hello,
+/// garbage) is kept as escaped bytes.
 pub fn safe_preview(bytes: &[u8]) -> String {
     let line_end = bytes
         .iter()
@@ -192,33 +206,58 @@ pub fn safe_preview(bytes: &[u8]) -> String {
     let line = bytes[..line_end]
         .strip_suffix(b"\r")
         .unwrap_or(&bytes[..line_end]);
-    let method_end = line.iter().position(|&b| b == b' ');
-    let looks_like_request =
-        method_end.is_some_and(|m| m > 0 && line[..m].iter().all(|b| b.is_ascii_alphabetic()));
-    if !looks_like_request {
-        return crate::touch::preview(bytes);
-    }
-    let text = String::from_utf8_lossy(line);
-    let mut parts = text.splitn(3, ' ');
-    let (method, target, rest) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next(),
-    );
-    let target = match target.split_once('?') {
-        Some((path, q)) => format!("{path}?{}", redact_query(q)),
-        None => target.to_string(),
+    let more = if line_end < bytes.len() {
+        "\\r\\n…"
+    } else {
+        ""
     };
-    let mut out = format!("{method} {target}");
-    if let Some(r) = rest {
+    if let Some(rebuilt) = request_line_parts(line) {
+        return format!("{}{more}", crate::touch::preview(rebuilt.as_bytes()));
+    }
+    let printable = bytes
+        .iter()
+        .take(64)
+        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
+        .count();
+    if printable * 10 >= bytes.len().min(64) * 9 {
+        format!("[{} bytes of text that is not a request line]", bytes.len())
+    } else {
+        crate::touch::preview(bytes)
+    }
+}
+
+/// `METHOD SP target [SP HTTP/d.d]` (the version may be missing from a line still arriving),
+/// rebuilt with the query redacted; `None` for anything else.
+fn request_line_parts(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut parts = text.split(' ');
+    let method = parts.next()?;
+    let target = parts.next()?;
+    let version = parts.next();
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let ok = !method.is_empty()
+        && method.len() <= 32
+        && method.chars().all(tchar)
+        && !target.is_empty()
+        && target.chars().all(|c| c.is_ascii_graphic())
+        && parts.next().is_none()
+        && version.is_none_or(|v| {
+            let v = v.as_bytes();
+            v.len() == 8
+                && v.starts_with(b"HTTP/")
+                && v[5].is_ascii_digit()
+                && v[6] == b'.'
+                && v[7].is_ascii_digit()
+        });
+    if !ok {
+        return None;
+    }
+    let mut out = format!("{method} {}", redact_target(target));
+    if let Some(v) = version {
         out.push(' ');
-        out.push_str(r);
+        out.push_str(v);
     }
-    let mut p = crate::touch::preview(out.as_bytes());
-    if line_end < bytes.len() {
-        p.push_str("\\r\\n…");
-    }
-    p
+    Some(out)
 }
 
 /// Captures everything kept from one request.
@@ -494,6 +533,23 @@ mod tests {
         assert!(!safe_preview(b"GET /a?p=Zq-part").contains("Zq-part"));
         // Binary input is shown as it came.
         assert_eq!(safe_preview(b"\x16\x03\x01"), "\\x16\\x03\\x01");
+        // Anything not of the exact shape is never kept as text.
+        for odd in [
+            &b"GET  /login?user=a&password=Zq-odd1 HTTP/1.1\r\n"[..],
+            b"M-SEARCH /login?password=Zq-odd2 HTTP/3.0\r\n",
+            b"GET\t/login?password=Zq-odd3 HTTP/1.1\r\n",
+            b"GET / HTTP/1.1\rHost: x\r\rpassword=Zq-odd4",
+            b"GET /a?x=1 HTTP/1.1 password=Zq-odd5\r\n",
+            b"password=Zq-odd6&user=a",
+        ] {
+            let p = safe_preview(odd);
+            assert!(!p.contains("Zq-"), "{p}");
+        }
+        assert_eq!(
+            safe_preview(b"M-SEARCH * HTTP/1.1\r\n"),
+            "M-SEARCH * HTTP/1.1\\r\\n…",
+            "an unusual method of the right shape is kept"
+        );
     }
 
     #[test]

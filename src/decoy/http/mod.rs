@@ -139,27 +139,11 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
                 a = listener.accept() => a,
             };
             match accepted {
-                Ok((stream, peer)) => match shared.limiter.try_acquire(peer.ip()) {
-                    Ok(permit) => {
-                        let conn = serve(stream, peer, shared.clone(), permit);
-                        shared.ctx.tracker.spawn(conn.in_current_span());
-                    }
-                    Err(cap) => {
-                        let local = stream.local_addr().unwrap_or(peer);
-                        drop(stream);
-                        shared.refused.note(peer, local, cap);
-                        shared
-                            .ctx
-                            .metrics
-                            .connections_refused
-                            .get_or_create(&[
-                                ("decoy", shared.ctx.name.clone()),
-                                ("cap", cap.label().into()),
-                            ])
-                            .inc();
-                        debug!(peer = %peer, cap = cap.label(), "connection refused: cap reached");
-                    }
-                },
+                Ok((stream, peer)) => {
+                    // IPv4 clients of a dual-stack listener are recorded as plain IPv4.
+                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                    accept(&shared, stream, peer);
+                }
                 Err(e) => {
                     // Out of file descriptors or similar: back off instead of spinning.
                     warn!(error = %e, "accept failed");
@@ -168,36 +152,79 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
             }
         }
         info!("stopped accepting");
+        flush_refusals(&shared).await;
     }
     .instrument(span)
     .await
 }
 
+/// Admits a connection under the caps, or closes it at once and counts the refusal.
+fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    match shared.limiter.try_acquire(peer.ip()) {
+        Ok(permit) => {
+            let conn = serve(stream, peer, shared.clone(), permit);
+            shared.ctx.tracker.spawn(conn.in_current_span());
+        }
+        Err(cap) => {
+            let local = stream.local_addr().unwrap_or(peer);
+            drop(stream);
+            shared.refused.note(peer, local, cap);
+            let labels = [
+                ("decoy", shared.ctx.name.clone()),
+                ("cap", cap.label().into()),
+            ];
+            shared
+                .ctx
+                .metrics
+                .connections_refused
+                .get_or_create(&labels)
+                .inc();
+            debug!(peer = %peer, cap = cap.label(), "connection refused: cap reached");
+        }
+    }
+}
+
 /// How often refused connections are written to the store, as one counted touch per source.
 const REFUSALS_EVERY: Duration = Duration::from_secs(5);
 
-/// Writes the refusal tally to the store every few seconds, and once more at shutdown.
+/// Writes the refusal tally to the store every few seconds until shutdown (the accept loop
+/// writes the last of it once it has stopped accepting).
 async fn record_refusals(sh: Arc<Shared>) {
     loop {
-        let stopping = tokio::select! {
-            _ = tokio::time::sleep(REFUSALS_EVERY) => false,
-            _ = sh.ctx.shutdown.cancelled() => true,
-        };
-        for (ip, r) in sh.refused.drain() {
+        tokio::select! {
+            _ = tokio::time::sleep(REFUSALS_EVERY) => flush_refusals(&sh).await,
+            _ = sh.ctx.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Records everything in the refusal tally, one counted touch per source, all handed to the
+/// store at once so they share group commits.
+async fn flush_refusals(sh: &Shared) {
+    let touches: Vec<(Touch, u64)> = sh
+        .refused
+        .drain()
+        .into_iter()
+        .map(|(ip, r)| {
             let event = Event::ConnectionRefused(ConnectionRefused {
                 cap: r.cap.label().to_string(),
             });
-            let t = touch(&sh, SocketAddr::new(ip, r.port), r.local, event);
-            if sh.ctx.store.record_count(t, r.count).await.is_err() {
-                warn!(
-                    refused = r.count,
-                    "refused connections could not be recorded"
-                );
-            }
-        }
-        if stopping {
-            return;
-        }
+            (
+                touch(sh, SocketAddr::new(ip, r.port), r.local, event),
+                r.count,
+            )
+        })
+        .collect();
+    let lost: u64 = sh
+        .ctx
+        .store
+        .record_all(touches)
+        .await
+        .into_iter()
+        .filter_map(|(count, r)| r.is_err().then_some(count))
+        .sum();
+    if lost > 0 {
+        warn!(refused = lost, "refused connections could not be recorded");
     }
 }
 

@@ -124,22 +124,35 @@ impl Sniffer {
                 end
             }
         };
-        // The head ends at the first empty line; search only the new bytes (and the three
-        // before them, where a terminator may have started).
-        // The CR of a `\r\n\r\n` right after the request line sits just before its LF.
-        let from = self
-            .scanned
-            .saturating_sub(3)
-            .max(line_end.saturating_sub(1));
-        let head_end = find(&buf[from..], b"\r\n\r\n")
-            .map(|i| from + i + 4)
-            .or_else(|| find(&buf[from..], b"\n\n").map(|i| from + i + 2));
-        self.scanned = buf.len();
+        // The head ends at the first empty line: an LF followed by LF or by CR LF (any mix of
+        // line endings, as hyper and nginx accept). Only LFs not judged yet are looked at; an
+        // LF too near the end to judge is looked at again next time.
+        let mut head_end = None;
+        let mut i = self.scanned.max(line_end);
+        while let Some(off) = buf[i..].iter().position(|&b| b == b'\n') {
+            let lf = i + off;
+            match &buf[lf + 1..] {
+                [b'\n', ..] => head_end = Some(lf + 2),
+                [b'\r', b'\n', ..] => head_end = Some(lf + 3),
+                [] | [b'\r'] => break,
+                _ => {}
+            }
+            if head_end.is_some() {
+                break;
+            }
+            i = lf + 1;
+        }
+        if head_end.is_none() {
+            // Resume at the undecided LF, or at the end.
+            self.scanned = buf[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |off| i + off);
+            return (buf.len() > self.max).then_some(Sniff::HeadTooLarge);
+        }
         match head_end {
             Some(end) if end <= self.max => Some(Sniff::Http),
-            Some(_) => Some(Sniff::HeadTooLarge),
-            None if buf.len() > self.max => Some(Sniff::HeadTooLarge),
-            None => None,
+            _ => Some(Sniff::HeadTooLarge),
         }
     }
 }
@@ -445,6 +458,12 @@ mod tests {
     #[test]
     fn complete_requests_pass() {
         assert_eq!(c(b"GET / HTTP/1.0\r\n\r\n"), Some(Sniff::Http));
+        assert_eq!(c(b"GET / HTTP/1.0\nHost: x\n\r\n"), Some(Sniff::Http));
+        // The earliest empty line ends the head, whatever follows in the same read.
+        let mut early = b"GET / HTTP/1.0\nHost: x\n\n".to_vec();
+        early.extend(std::iter::repeat_n(b'b', 100));
+        early.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(classify(&early, 64), Some(Sniff::Http));
         assert_eq!(c(b"GET / HTTP/1.0\n\n"), Some(Sniff::Http));
         assert_eq!(c(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(Sniff::Http));
         assert_eq!(
@@ -506,6 +525,8 @@ mod tests {
             &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
             b"GET / HTTP/1.0\r\n\r\n",
             b"GET / HTTP/1.0\n\n",
+            b"GET / HTTP/1.0\nHost: x\n\r\n",
+            b"GET / HTTP/1.0\r\nHost: x\r\n\n",
             b"GET / HTTP/1.1\nHost: x\n\n",
             b"GET / HTTP/2.0\r\n",
             b"PRI * HTTP/2.0\r\n\r\nSM",
@@ -520,6 +541,50 @@ mod tests {
                 }
             }
             assert_eq!(verdict, classify(input, 8192), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn random_splits_never_change_the_verdict() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let pieces: &[&[u8]] = &[
+            b"GET / HTTP/1.1",
+            b"POST /login?x=1 HTTP/1.0",
+            b"PRI * HTTP/2.0",
+            b"GET / HTTP/2.0",
+            b"\x16\x03",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"Host: x",
+            b"X-A: b",
+            b"",
+            b" ",
+            b"\x00",
+            b"body=1",
+            b"\r\n\r\n",
+            b"\n\n",
+        ];
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.random_range(1..8) {
+                input.extend_from_slice(pieces[rng.random_range(0..pieces.len())]);
+            }
+            let max = rng.random_range(10..80);
+            let whole = classify(&input, max);
+            let mut s = Sniffer::new(max);
+            let (mut n, mut verdict) = (0, None);
+            while n < input.len() && verdict.is_none() {
+                n = (n + rng.random_range(1..4)).min(input.len());
+                verdict = s.feed(&input[..n]);
+            }
+            assert_eq!(
+                verdict,
+                whole,
+                "{:?} max {max}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 
