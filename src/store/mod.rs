@@ -197,6 +197,12 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         .mode(sled::Mode::HighThroughput)
         // Every batch is flushed explicitly; the background flusher would only add wakeups.
         .flush_every_ms(None)
+        // sled writes any log item above a quarter segment to a file of its own (a blob).
+        // With 8 MiB segments that takes 2 MiB, while a leaf holds at most 17 records, each
+        // under about 40 KiB by the touch field limits: no blob is ever written. (The writer
+        // still syncs blobs should one appear.) sled fixes this at creation: changing it
+        // later needs a migration.
+        .segment_size(8 << 20)
         .open()
         .map_err(|e| match &e {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {

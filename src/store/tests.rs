@@ -341,12 +341,13 @@ async fn large_records_that_sled_writes_as_blobs_are_synced_before_the_ack() {
     let metrics = Metrics::new();
     let (store, writer) = Store::open(dir.path(), settings(), metrics.clone()).unwrap();
     let mut t = touch("web", "10.0.0.1:1", 1);
-    // Far above a quarter of sled's segment size: sled writes it to a file of its own.
+    // Far above a quarter of sled's segment size (no real touch is this large; see the
+    // next test): sled writes it to a file of its own.
     t.event = Event::Connection(Connection {
         ended: ConnectionEnd::Closed,
         duration_ms: 1,
         bytes: 1,
-        preview: "x".repeat(300_000),
+        preview: "x".repeat(3 << 20),
     });
     store.record(t).await.unwrap();
     let blobs = std::fs::read_dir(dir.path().join("store/blobs"))
@@ -384,4 +385,51 @@ async fn tail_with_both_filters_counts_only_records_matching_both() {
     let seqs: Vec<u64> = store.events(&q).unwrap().iter().map(|r| r.seq).collect();
     assert_eq!(seqs, vec![3, 9]);
     writer.shutdown().await;
+}
+
+#[test]
+fn the_largest_touch_the_limits_allow_stays_far_below_the_blob_threshold() {
+    use crate::touch::{Credential, CredentialSource, HttpRequest, MAX_FIELD, clip};
+    // Worst cases for JSON: control characters escape to six bytes, U+FFFD takes three.
+    let ctrl = |n: usize| clip(&"\u{1}".repeat(n), n);
+    let wide = |n: usize| clip(&"\u{FFFD}".repeat(n), n);
+    let hasher =
+        crate::touch::PasswordHasher::new([1; 32], crate::config::CapturePasswords::Plaintext);
+    let t = Touch {
+        event: Event::HttpRequest(HttpRequest {
+            method: "A".repeat(32),
+            path: clip(&"\"".repeat(4 * MAX_FIELD), MAX_FIELD),
+            query: Some(clip(&"\"".repeat(4 * MAX_FIELD), MAX_FIELD)),
+            host: Some(wide(MAX_FIELD)),
+            user_agent: Some(wide(MAX_FIELD)),
+            headers: (0..16).map(|_| ("x".repeat(64), ctrl(256))).collect(),
+            fields: (0..32).map(|_| ctrl(64)).collect(),
+            body_bytes: u64::MAX,
+            credentials: (0..4)
+                .map(|_| Credential {
+                    source: CredentialSource::Form,
+                    username: Some(ctrl(256)),
+                    password: Some(hasher.capture(&"\u{1}".repeat(256))),
+                })
+                .collect(),
+            status: Some(200),
+        }),
+        ..touch(
+            "a-decoy-name-of-sixty-four-characters-aaaaaaaaaaaaaaaaaaaaaaaaa",
+            "[2001:db8::1]:65535",
+            1,
+        )
+    };
+    let rec = StoredTouch {
+        seq: u64::MAX,
+        count: u64::MAX,
+        last_at: Some(Timestamp::now()),
+        touch: t,
+    };
+    let len = serde_json::to_vec(&rec).unwrap().len();
+    // sled writes a node as a blob above 2 MiB (8 MiB segments); a leaf holds 17 records.
+    assert!(
+        len * 17 < (2 << 20) / 2,
+        "a worst-case record is {len} bytes"
+    );
 }
