@@ -348,12 +348,13 @@ impl<S: AsyncWrite + Unpin> DecoyStream<S> {
         false
     }
 
-    /// Writes through, failing when the client has not taken a byte for `write_timeout`.
-    fn write_through(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let res = match self.inner() {
-            Ok(inner) => Pin::new(inner).poll_write(cx, data),
-            Err(e) => return Poll::Ready(Err(e)),
-        };
+    /// A finished write resets the stall clock; an unfinished one fails once the client has
+    /// taken nothing for `write_timeout`.
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        res: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         if res.is_ready() {
             self.stall = None;
             return res;
@@ -362,6 +363,15 @@ impl<S: AsyncWrite + Unpin> DecoyStream<S> {
             return Poll::Ready(Err(stalled_error()));
         }
         Poll::Pending
+    }
+
+    /// Writes through, failing when the client has not taken a byte for `write_timeout`.
+    fn write_through(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let res = match self.inner() {
+            Ok(inner) => Pin::new(inner).poll_write(cx, data),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        self.progress(cx, res)
     }
 }
 
@@ -432,14 +442,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for DecoyStream<S> {
             Ok(inner) => Pin::new(inner).poll_write_vectored(cx, bufs),
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if res.is_ready() {
-            self.stall = None;
-            return res;
-        }
-        if self.stalled(cx) {
-            return Poll::Ready(Err(stalled_error()));
-        }
-        Poll::Pending
+        self.progress(cx, res)
     }
 
     fn is_write_vectored(&self) -> bool {
