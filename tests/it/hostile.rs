@@ -357,6 +357,18 @@ fn heads_hyper_cannot_parse_are_recorded_first_and_answered_like_nginx() {
         answer.contains("<center><h1>400 Bad Request</h1></center>"),
         "{answer}"
     );
+    // More header lines than any client sends (but within the size limit).
+    let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..300 {
+        many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    let answer = text(&raw(addr, &many, Duration::from_secs(10)));
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.24.0 (Ubuntu)\r\n")
+            && answer.contains("Request Header Or Cookie Too Large"),
+        "{answer}"
+    );
     // A good request, then a broken one pipelined behind it: both answered, both recorded.
     let answer = text(&raw(
         addr,
@@ -386,6 +398,7 @@ fn heads_hyper_cannot_parse_are_recorded_first_and_answered_like_nginx() {
         reasons,
         vec![
             ("bad_request_head".to_string(), 400),
+            ("head_too_large".to_string(), 400),
             ("bad_request_head".to_string(), 400)
         ]
     );
@@ -428,4 +441,23 @@ fn a_client_that_never_reads_its_answers_is_cut_off() {
     wait_for("the slot to be free", Duration::from_secs(10), || {
         open(0).then_some(())
     });
+}
+
+#[test]
+fn a_bare_connect_and_close_is_a_touch_without_a_preview() {
+    let sensor = Sensor::new().decoy("web", LIMITED);
+    let d = sensor.start();
+    drop(TcpStream::connect(d.addr("web")).unwrap());
+    let events = wait_for(
+        "the connection to be recorded",
+        Duration::from_secs(10),
+        || {
+            let ev = sensor.events();
+            (!of_type(&ev, "connection").is_empty()).then_some(ev)
+        },
+    );
+    let c = &of_type(&events, "connection")[0]["event"];
+    assert_eq!(c["ended"], "closed");
+    assert_eq!(c["bytes"], 0);
+    assert!(c.get("preview").is_none(), "{c}");
 }

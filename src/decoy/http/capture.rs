@@ -199,6 +199,9 @@ fn redact_target(target: &str) -> String {
 /// text is replaced by a marker, since it could hold anything; binary input (a TLS hello,
 /// garbage) is kept as escaped bytes.
 pub fn safe_preview(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return String::new();
+    }
     let line_end = bytes
         .iter()
         .position(|&b| b == b'\n')
@@ -531,6 +534,8 @@ mod tests {
         );
         // A partial request line (a slow client) is judged the same way.
         assert!(!safe_preview(b"GET /a?p=Zq-part").contains("Zq-part"));
+        // Nothing sent, nothing shown (a port scan's connection).
+        assert_eq!(safe_preview(b""), "");
         // Binary input is shown as it came.
         assert_eq!(safe_preview(b"\x16\x03\x01"), "\\x16\\x03\\x01");
         // Anything not of the exact shape is never kept as text.

@@ -184,6 +184,9 @@ fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     }
 }
 
+/// Most header lines in one request head.
+const MAX_HEADERS: usize = 256;
+
 /// How often refused connections are written to the store, as one counted touch per source.
 const REFUSALS_EVERY: Duration = Duration::from_secs(5);
 
@@ -323,9 +326,10 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(HttpLimits::MIN_HEADER_BYTES))
-        // nginx and Jetty limit a head by size only; so does the decoy (a header line takes at
-        // least 4 bytes, so this count can never be the limit that bites first).
-        .max_headers(limits.max_header_bytes / 4)
+        // nginx and Jetty limit heads by size only, while hyper also counts headers (100 by
+        // default) and allocates room for the limit on every request. 256 is far beyond what
+        // clients send yet cheap; a head with more gets the product's "too large" answer.
+        .max_headers(MAX_HEADERS)
         .title_case_headers(true)
         .keep_alive(true)
         .half_close(false);
