@@ -33,7 +33,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub struct Listening {
     /// Decoy name (or `admin`).
     pub name: String,
-    /// `http`, `admin`.
+    /// `http`, `ssh`, `admin`.
     pub kind: String,
     /// The address actually bound.
     pub addr: SocketAddr,
@@ -83,13 +83,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         e => anyhow::Error::new(e).context("cannot open the store"),
     })?;
 
-    // Bind everything before serving anything, and report every failure together.
+    // Load what decoys keep on disk, then bind everything before serving anything, and
+    // report every failure together.
     let mut failures = Vec::new();
     let mut decoys = Vec::new();
     for spec in &config.decoys {
+        let ready = match spec.kind.prepare(&spec.name, &data_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!(
+                    "{}: decoy {:?}: {e:#}",
+                    spec.file.display(),
+                    spec.name
+                ));
+                continue;
+            }
+        };
         let addr = spec.kind.listen();
         match TcpListener::bind(addr).await {
-            Ok(l) => decoys.push((spec, l)),
+            Ok(l) => decoys.push((spec, ready, l)),
             Err(e) => failures.push(format!(
                 "{}: decoy {:?} cannot listen on {addr}: {e}",
                 spec.file.display(),
@@ -114,7 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let admin_listener = admin_listener.expect("no failures means bound");
 
     let mut listening = Vec::new();
-    for (spec, l) in &decoys {
+    for (spec, _, l) in &decoys {
         listening.push(Listening {
             name: spec.name.to_string(),
             kind: spec.kind.label().into(),
@@ -136,7 +148,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let hasher = PasswordHasher::new(secret.0, config.capture_passwords);
-    for (spec, listener) in decoys {
+    for (spec, ready, listener) in decoys {
         let ctx = DecoyCtx {
             name: spec.name.clone(),
             sensor: config.sensor_id.clone(),
@@ -147,8 +159,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };
-        let kind = spec.kind.clone();
-        tracker.spawn(async move { decoy::run(&kind, listener, ctx).await });
+        tracker.spawn(decoy::run(ready, listener, ctx));
     }
     let admin_state = Arc::new(AdminState {
         store: store.clone(),

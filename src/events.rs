@@ -204,6 +204,15 @@ fn password_text(p: &Password) -> String {
     }
 }
 
+fn ssh_client_text(s: &mut String, c: &crate::touch::SshClient) {
+    if let Some(v) = &c.version {
+        let _ = write!(s, " client={v:?}");
+    }
+    if let Some(h) = &c.hassh {
+        let _ = write!(s, " hassh={h}");
+    }
+}
+
 /// One human-readable line per record; attacker strings are `{:?}`-quoted.
 pub fn text_line(r: &StoredTouch) -> String {
     let t = &r.touch;
@@ -259,6 +268,50 @@ pub fn text_line(r: &StoredTouch) -> String {
         }
         Event::ConnectionRefused(c) => {
             let _ = write!(s, " cap={} refused={}", c.cap, r.count);
+        }
+        Event::SshAuth(a) => {
+            let _ = write!(s, " #{} {:?} user={:?}", a.attempt, a.method, a.username);
+            if let Some(p) = &a.password {
+                let _ = write!(s, " {}", password_text(p));
+            }
+            if let Some(k) = &a.key {
+                let _ = write!(s, " key={} {}", k.algorithm, k.fingerprint);
+            }
+            if let Some(m) = &a.submethods {
+                let _ = write!(s, " submethods={m:?}");
+            }
+            let _ = write!(s, " {:?}", a.result);
+            ssh_client_text(&mut s, &a.client);
+        }
+        Event::SshCommand(c) => {
+            let _ = write!(
+                s,
+                " user={:?} {:?} {:?} status={}",
+                c.username, c.source, c.command, c.status
+            );
+        }
+        Event::SshRequest(q) => {
+            let _ = write!(s, " {:?}", q.request);
+            if !q.detail.is_empty() {
+                let _ = write!(s, " {:?}", q.detail);
+            }
+            if let Some(u) = &q.username {
+                let _ = write!(s, " user={u:?}");
+            }
+        }
+        Event::SshConnection(c) => {
+            let _ = write!(
+                s,
+                " ended={:?} after={}ms in={} out={} auth={}",
+                c.ended, c.duration_ms, c.bytes_in, c.bytes_out, c.auth_attempts
+            );
+            if let Some(u) = &c.accepted_user {
+                let _ = write!(s, " accepted={u:?} commands={}", c.commands);
+            }
+            ssh_client_text(&mut s, &c.client);
+            if !c.preview.is_empty() {
+                let _ = write!(s, " first={:?}", c.preview);
+            }
         }
     }
     if r.count > 1 {

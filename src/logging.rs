@@ -15,7 +15,9 @@ pub fn init(format: LogFormat, verbose: u8, quiet: u8) {
         _ => "trace",
     };
     // sled and hyper are chatty at debug; keep them at warn unless asked for explicitly.
-    let default = format!("{level},sled=warn,hyper=warn,hyper_util=warn");
+    // russh logs what attackers send, at levels up to error; the SSH decoy records those
+    // connections itself, so russh stays silent unless asked for.
+    let default = format!("{level},sled=warn,hyper=warn,hyper_util=warn,russh=off");
     let filter = EnvFilter::try_from_env("DECOYD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

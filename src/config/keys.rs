@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_saphyr::Spanned;
 
@@ -16,6 +16,8 @@ use super::{ConfigError, ConfigErrors};
 pub enum KeyTree {
     /// A mapping: each key and what is under it.
     Map(Vec<(Spanned<String>, KeyTree)>),
+    /// A list: what each item is.
+    List(Vec<KeyTree>),
     /// Anything that is not a mapping.
     Leaf,
 }
@@ -36,8 +38,11 @@ impl<'de> Deserialize<'de> for KeyTree {
                 Ok(KeyTree::Map(entries))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<KeyTree, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(KeyTree::Leaf)
+                let mut items = Vec::new();
+                while let Some(item) = s.next_element::<KeyTree>()? {
+                    items.push(item);
+                }
+                Ok(KeyTree::List(items))
             }
             fn visit_str<E>(self, _: &str) -> Result<KeyTree, E> {
                 Ok(KeyTree::Leaf)
@@ -72,7 +77,7 @@ impl<'de> Deserialize<'de> for KeyTree {
 pub struct Schema {
     /// Allowed keys.
     pub fields: &'static [&'static str],
-    /// Keys whose value is itself a checked mapping.
+    /// Keys whose value is itself a checked mapping, or a list of such mappings.
     pub sections: Vec<(&'static str, Schema)>,
 }
 
@@ -92,8 +97,14 @@ impl Schema {
     }
 }
 
-/// Reports every key of `tree` that `schema` does not allow.
+/// Reports every key of `tree` that `schema` does not allow (in each item of a list).
 pub fn check(file: &Path, tree: &KeyTree, schema: &Schema, errors: &mut ConfigErrors) {
+    if let KeyTree::List(items) = tree {
+        for item in items {
+            check(file, item, schema, errors);
+        }
+        return;
+    }
     let KeyTree::Map(entries) = tree else { return };
     for (key, sub) in entries {
         if !schema.fields.contains(&key.value.as_str()) {

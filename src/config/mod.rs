@@ -7,6 +7,7 @@
 pub mod error;
 pub mod keys;
 pub mod raw;
+pub mod ssh;
 pub mod units;
 
 use std::collections::BTreeMap;
@@ -76,13 +77,18 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
     }
 }
 
-/// The built-in default: a generic login page on 127.0.0.1:8080, data in `./decoyd-data`,
-/// admin on 127.0.0.1:9470.
+/// The built-in default: a generic login page on 127.0.0.1:8080, an SSH server on
+/// 127.0.0.1:2222, data in `./decoyd-data`, admin on 127.0.0.1:9470.
 pub fn builtin() -> Config {
-    let file = PathBuf::from("<built-in>/web.yaml");
     let mut errors = ConfigErrors::default();
-    let spec = parse_decoy(&file, "web", BUILTIN_WEB, Path::new("."), &mut errors)
-        .expect("the built-in decoy is valid");
+    let decoys = [("ssh", BUILTIN_SSH), ("web", BUILTIN_WEB)]
+        .into_iter()
+        .map(|(name, text)| {
+            let file = PathBuf::from(format!("<built-in>/{name}.yaml"));
+            parse_decoy(&file, name, text, Path::new("."), &mut errors)
+                .expect("the built-in decoys are valid")
+        })
+        .collect();
     debug_assert!(errors.is_empty(), "{errors}");
     Config {
         origin: Origin::BuiltIn,
@@ -91,11 +97,12 @@ pub fn builtin() -> Config {
         admin_listen: DEFAULT_ADMIN.parse().expect("valid default"),
         capture_passwords: CapturePasswords::Hashed,
         store: StoreSettings::default(),
-        decoys: vec![spec],
+        decoys,
     }
 }
 
 const BUILTIN_WEB: &str = "kind: http\nlisten: 127.0.0.1:8080\nskin: generic\n";
+const BUILTIN_SSH: &str = "kind: ssh\nlisten: 127.0.0.1:2222\nprofile: openssh-9.6p1-ubuntu\n";
 
 fn default_sensor_id() -> Arc<str> {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
@@ -600,7 +607,7 @@ fn check_decoy_name(name: &str) -> Result<(), String> {
 }
 
 /// The decoy kinds a file may name.
-const KINDS: &str = "http";
+const KINDS: &str = "http, ssh";
 
 fn parse_decoy(
     file: &Path,
@@ -669,6 +676,32 @@ fn parse_decoy_with_claim(
                     name: Arc::from(name),
                     file: file.to_path_buf(),
                     kind: DecoyKind::Http(http),
+                },
+                claim,
+            ))
+        }
+        "ssh" => {
+            keys::check(file, &tree, &ssh::schema(), errors);
+            let raw: raw::RawSsh = match serde_saphyr::from_str(text) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(ConfigError::from_yaml(file, &e));
+                    return None;
+                }
+            };
+            let listen_span = raw.listen.clone();
+            let settings = ssh::build(file, raw, errors)?;
+            let claim = Claim::new(
+                settings.listen,
+                file,
+                &listen_span,
+                &format!("decoy {name:?}"),
+            );
+            Some((
+                DecoySpec {
+                    name: Arc::from(name),
+                    file: file.to_path_buf(),
+                    kind: DecoyKind::Ssh(settings),
                 },
                 claim,
             ))

@@ -109,3 +109,58 @@ pub struct RawHttpLimits {
     /// Connections open at once from one source address.
     pub max_connections_per_source: Option<Spanned<u32>>,
 }
+
+/// A `kind: ssh` decoy file.
+#[derive(Debug, Deserialize)]
+pub struct RawSsh {
+    /// Always `ssh` here.
+    #[allow(dead_code)]
+    pub kind: String,
+    /// Address and port to listen on.
+    pub listen: Spanned<String>,
+    /// The OpenSSH build imitated, e.g. `openssh-9.6p1-ubuntu`.
+    pub profile: Option<Spanned<String>>,
+    /// Delay before a failed password is answered, e.g. `2s..4s`.
+    pub failure_delay: Option<Spanned<String>>,
+    /// Time allowed to log in.
+    pub login_grace_time: Option<Spanned<String>>,
+    /// Failed attempts allowed per connection.
+    pub max_auth_tries: Option<Spanned<u32>>,
+    /// The only credentials accepted.
+    pub accept: Option<Vec<RawAccept>>,
+    /// The fake host behind an accepted login.
+    pub shell: Option<RawShell>,
+    /// Resource limits.
+    pub limits: Option<RawSshLimits>,
+}
+
+/// One `accept:` item.
+#[derive(Debug, Deserialize)]
+pub struct RawAccept {
+    /// Login name.
+    pub user: Spanned<String>,
+    /// A password that logs in as `user`.
+    pub password: Option<Spanned<String>>,
+    /// A public key (`ssh-ed25519 AAAA... comment`) that logs in as `user`.
+    pub key: Option<Spanned<String>>,
+}
+
+/// `shell:` of an SSH decoy.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawShell {
+    /// Host name shown by `hostname` and the prompt.
+    pub hostname: Option<Spanned<String>>,
+    /// Files `cat` shows: absolute path to content.
+    pub files: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+}
+
+/// `limits:` of an SSH decoy.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSshLimits {
+    /// Connections open at once on this decoy.
+    pub max_connections: Option<Spanned<u32>>,
+    /// Connections open at once from one source address.
+    pub max_connections_per_source: Option<Spanned<u32>>,
+    /// Idle time after which an accepted session is closed.
+    pub idle_timeout: Option<Spanned<String>>,
+}

@@ -373,8 +373,24 @@ fn the_builtin_default_is_valid() {
     assert_eq!(c.origin, Origin::BuiltIn);
     assert_eq!(c.data_dir, PathBuf::from("decoyd-data"));
     assert_eq!(c.admin_listen.to_string(), "127.0.0.1:9470");
-    assert_eq!(c.decoys.len(), 1);
-    assert_eq!(c.decoys[0].kind.listen().to_string(), "127.0.0.1:8080");
+    let decoys: Vec<(String, &str, String)> = c
+        .decoys
+        .iter()
+        .map(|d| {
+            (
+                d.name.to_string(),
+                d.kind.label(),
+                d.kind.listen().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decoys,
+        [
+            ("ssh".to_string(), "ssh", "127.0.0.1:2222".to_string()),
+            ("web".to_string(), "http", "127.0.0.1:8080".to_string())
+        ]
+    );
 }
 
 #[test]

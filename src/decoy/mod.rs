@@ -8,9 +8,11 @@
 
 pub mod http;
 pub mod limit;
+pub mod listen;
+pub mod ssh;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -19,7 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::touch::PasswordHasher;
+use crate::touch::{Event, PasswordHasher, Timestamp, Touch};
 
 /// One decoy as configured: its name (the file stem), its file, and its kind.
 #[derive(Clone, Debug)]
@@ -37,6 +39,8 @@ pub struct DecoySpec {
 pub enum DecoyKind {
     /// A fake login page.
     Http(http::HttpSettings),
+    /// A fake SSH server.
+    Ssh(ssh::SshSettings),
 }
 
 impl DecoyKind {
@@ -44,6 +48,7 @@ impl DecoyKind {
     pub fn listen(&self) -> SocketAddr {
         match self {
             DecoyKind::Http(h) => h.listen,
+            DecoyKind::Ssh(s) => s.listen,
         }
     }
 
@@ -51,6 +56,7 @@ impl DecoyKind {
     pub fn label(&self) -> &'static str {
         match self {
             DecoyKind::Http(_) => "http",
+            DecoyKind::Ssh(_) => "ssh",
         }
     }
 
@@ -58,8 +64,32 @@ impl DecoyKind {
     pub fn describe(&self) -> String {
         match self {
             DecoyKind::Http(h) => format!("http on {} ({} skin)", h.listen, h.skin.name()),
+            DecoyKind::Ssh(s) => format!(
+                "ssh on {} ({}, {} accepted credential{})",
+                s.listen,
+                s.profile,
+                s.accept.len(),
+                if s.accept.len() == 1 { "" } else { "s" }
+            ),
         }
     }
+
+    /// Loads what the decoy needs from the data dir (SSH host keys, created the first time),
+    /// before any port is bound.
+    pub fn prepare(&self, name: &str, data_dir: &Path) -> anyhow::Result<Ready> {
+        Ok(match self {
+            DecoyKind::Http(h) => Ready::Http(h.clone()),
+            DecoyKind::Ssh(s) => Ready::Ssh(ssh::Ready::prepare(s, data_dir, name)?),
+        })
+    }
+}
+
+/// A decoy with everything loaded, ready to serve its listener.
+pub enum Ready {
+    /// A fake login page.
+    Http(http::HttpSettings),
+    /// A fake SSH server with its host keys.
+    Ssh(ssh::Ready),
 }
 
 /// What every decoy needs from the rest of the pipeline.
@@ -84,9 +114,24 @@ pub struct DecoyCtx {
     pub tracker: TaskTracker,
 }
 
+impl DecoyCtx {
+    /// A touch of this decoy, now.
+    pub fn touch(&self, source: SocketAddr, local: SocketAddr, event: Event) -> Touch {
+        Touch {
+            at: Timestamp::now(),
+            sensor: self.sensor.clone(),
+            decoy: self.name.clone(),
+            source,
+            local,
+            event,
+        }
+    }
+}
+
 /// Runs one network decoy on its bound listener until shutdown.
-pub async fn run(kind: &DecoyKind, listener: TcpListener, ctx: DecoyCtx) {
-    match kind {
-        DecoyKind::Http(settings) => http::run(listener, settings.clone(), ctx).await,
+pub async fn run(ready: Ready, listener: TcpListener, ctx: DecoyCtx) {
+    match ready {
+        Ready::Http(settings) => http::run(listener, settings, ctx).await,
+        Ready::Ssh(ready) => ssh::run(listener, ready, ctx).await,
     }
 }

@@ -4,6 +4,7 @@
 //! stored, and passwords are never kept in clear unless the lab switch says so ([`password`]).
 
 pub mod password;
+pub mod ssh;
 
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
@@ -13,6 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use password::{CharClass, Password, PasswordHasher};
+pub use ssh::{
+    SshAuth, SshAuthMethod, SshAuthResult, SshClient, SshCommand, SshCommandSource, SshConnection,
+    SshEnd, SshKey, SshRequest,
+};
 
 /// Largest attacker-supplied string kept in a touch field, in bytes.
 pub const MAX_FIELD: usize = 1024;
@@ -50,6 +55,14 @@ pub enum Event {
     /// Connections closed at once because a connection cap was reached; the record's count
     /// says how many came from this source since the previous such record.
     ConnectionRefused(ConnectionRefused),
+    /// An SSH authentication request and its answer.
+    SshAuth(SshAuth),
+    /// A command line in an accepted SSH session.
+    SshCommand(SshCommand),
+    /// A refused SSH channel or forwarding request.
+    SshRequest(SshRequest),
+    /// An SSH connection, recorded when it ends.
+    SshConnection(SshConnection),
 }
 
 impl Event {
@@ -60,6 +73,10 @@ impl Event {
             Event::HttpRequest(_) => "http_request",
             Event::HttpMalformed(_) => "http_malformed",
             Event::ConnectionRefused(_) => "connection_refused",
+            Event::SshAuth(_) => "ssh_auth",
+            Event::SshCommand(_) => "ssh_command",
+            Event::SshRequest(_) => "ssh_request",
+            Event::SshConnection(_) => "ssh_connection",
         }
     }
 }
@@ -269,8 +286,13 @@ pub fn clip(s: &str, max: usize) -> String {
 
 /// Renders raw bytes for a preview: printable ASCII as is, everything else as `\xNN`.
 pub fn preview(bytes: &[u8]) -> String {
+    preview_text(bytes, MAX_PREVIEW)
+}
+
+/// Like [`preview`], keeping up to `max` bytes.
+pub fn preview_text(bytes: &[u8], max: usize) -> String {
     let mut out = String::new();
-    for &b in bytes.iter().take(MAX_PREVIEW) {
+    for &b in bytes.iter().take(max) {
         match b {
             b'\\' => out.push_str("\\\\"),
             b'\r' => out.push_str("\\r"),
@@ -281,7 +303,7 @@ pub fn preview(bytes: &[u8]) -> String {
             }
         }
     }
-    if bytes.len() > MAX_PREVIEW {
+    if bytes.len() > max {
         out.push('…');
     }
     out

@@ -28,7 +28,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, info_span};
 
 pub use skin::{GenericSkin, Skin};
 pub use template::PageTemplate;
@@ -36,11 +36,12 @@ pub use template::PageTemplate;
 use self::skin::{Page, RawError, Req, Site};
 use self::sniff::Sniff;
 use super::DecoyCtx;
-use super::limit::{ConnLimiter, ConnPermit, RefusalTally};
+use super::limit::ConnPermit;
+use super::listen::{self, OpenGuard};
 use crate::config::units::DelayRange;
 use crate::touch::{
-    Connection, ConnectionEnd, ConnectionRefused, Credential, CredentialSource, Event,
-    HttpMalformed, HttpRequest, MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
+    Connection, ConnectionEnd, Credential, CredentialSource, Event, HttpMalformed, HttpRequest,
+    MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
 };
 
 /// Settings of one HTTP decoy.
@@ -106,8 +107,6 @@ struct Shared {
     settings: HttpSettings,
     site: Site,
     ctx: DecoyCtx,
-    limiter: Arc<ConnLimiter>,
-    refused: RefusalTally,
 }
 
 /// Serves the decoy on `listener` until `ctx.shutdown` fires.
@@ -116,139 +115,32 @@ pub async fn run(listener: TcpListener, settings: HttpSettings, ctx: DecoyCtx) {
     async move {
         // The app logs the bound address of every listener; here, what serves it.
         debug!(skin = settings.skin.name(), "serving");
-        let limiter = ConnLimiter::new(
+        let site = settings.skin.instance(ctx.seed);
+        let (max, per_source) = (
             settings.limits.max_connections,
             settings.limits.max_connections_per_source,
         );
-        let site = settings.skin.instance(ctx.seed);
         let shared = Arc::new(Shared {
             settings,
             site,
-            ctx,
-            limiter,
-            refused: RefusalTally::default(),
+            ctx: ctx.clone(),
         });
-        let tally = shared.clone();
-        shared
-            .ctx
-            .tracker
-            .spawn(record_refusals(tally).in_current_span());
-        loop {
-            let accepted = tokio::select! {
-                _ = shared.ctx.shutdown.cancelled() => break,
-                a = listener.accept() => a,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    // IPv4 clients of a dual-stack listener are recorded as plain IPv4.
-                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    accept(&shared, stream, peer);
-                }
-                Err(e) => {
-                    // Out of file descriptors or similar: back off instead of spinning.
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        info!("stopped accepting");
-        flush_refusals(&shared).await;
+        listen::accept_loop(listener, &ctx, max, per_source, |stream, peer, permit| {
+            let conn = serve(stream, peer, shared.clone(), permit);
+            ctx.tracker.spawn(conn.in_current_span());
+        })
+        .await;
     }
     .instrument(span)
     .await
 }
 
-/// Admits a connection under the caps, or closes it at once and counts the refusal.
-fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    match shared.limiter.try_acquire(peer.ip()) {
-        Ok(permit) => {
-            let conn = serve(stream, peer, shared.clone(), permit);
-            shared.ctx.tracker.spawn(conn.in_current_span());
-        }
-        Err(cap) => {
-            let local = stream.local_addr().unwrap_or(peer);
-            drop(stream);
-            shared.refused.note(peer, local, cap);
-            let labels = [
-                ("decoy", shared.ctx.name.clone()),
-                ("cap", cap.label().into()),
-            ];
-            shared
-                .ctx
-                .metrics
-                .connections_refused
-                .get_or_create(&labels)
-                .inc();
-            debug!(peer = %peer, cap = cap.label(), "connection refused: cap reached");
-        }
-    }
-}
-
 /// Most header lines in one request head.
 const MAX_HEADERS: usize = 256;
 
-/// How often refused connections are written to the store, as one counted touch per source.
-const REFUSALS_EVERY: Duration = Duration::from_secs(5);
-
-/// Writes the refusal tally to the store every few seconds until shutdown (the accept loop
-/// writes the last of it once it has stopped accepting).
-async fn record_refusals(sh: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(REFUSALS_EVERY) => flush_refusals(&sh).await,
-            _ = sh.ctx.shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// Records everything in the refusal tally, one counted touch per source, all handed to the
-/// store at once so they share group commits.
-async fn flush_refusals(sh: &Shared) {
-    let touches: Vec<(Touch, u64)> = sh
-        .refused
-        .drain()
-        .into_iter()
-        .map(|(ip, r)| {
-            let event = Event::ConnectionRefused(ConnectionRefused {
-                cap: r.cap.label().to_string(),
-            });
-            (
-                touch(sh, SocketAddr::new(ip, r.port), r.local, event),
-                r.count,
-            )
-        })
-        .collect();
-    let lost: u64 = sh
-        .ctx
-        .store
-        .record_all(touches)
-        .await
-        .into_iter()
-        .filter_map(|(count, r)| r.is_err().then_some(count))
-        .sum();
-    if lost > 0 {
-        warn!(refused = lost, "refused connections could not be recorded");
-    }
-}
-
-/// Keeps the open-connections gauge right however a connection ends.
-struct OpenGuard(prometheus_client::metrics::gauge::Gauge);
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: ConnPermit) {
     let started = Instant::now();
-    let gauge = sh
-        .ctx
-        .metrics
-        .connections_open
-        .get_or_create_owned(&[("decoy", sh.ctx.name.clone())]);
-    gauge.inc();
-    let _open = OpenGuard(gauge);
+    let _open = OpenGuard::new(&sh.ctx);
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
     let limits = &sh.settings.limits;
@@ -376,14 +268,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit
 }
 
 fn touch(sh: &Shared, peer: SocketAddr, local: SocketAddr, event: Event) -> Touch {
-    Touch {
-        at: Timestamp::now(),
-        sensor: sh.ctx.sensor.clone(),
-        decoy: sh.ctx.name.clone(),
-        source: peer,
-        local,
-        event,
-    }
+    sh.ctx.touch(peer, local, event)
 }
 
 /// Records unparseable input, then sends the product's answer to it and closes.

