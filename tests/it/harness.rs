@@ -318,3 +318,127 @@ pub fn raw(addr: SocketAddr, bytes: &[u8], limit: Duration) -> Vec<u8> {
 pub fn of_type<'a>(events: &'a [serde_json::Value], ty: &str) -> Vec<&'a serde_json::Value> {
     events.iter().filter(|e| e["event"]["type"] == ty).collect()
 }
+
+/// An SSH decoy with no failure delay (tests never wait on realism delays).
+pub const SSH: &str =
+    "kind: ssh\nlisten: 127.0.0.1:0\nprofile: openssh-9.6p1-ubuntu\nfailure_delay: 0s\n";
+
+impl Sensor {
+    /// Gives the SSH decoy `name` the fixture host keys, so no test waits on RSA-3072
+    /// generation. Git keeps no file modes: the copies are made private as sshd requires.
+    pub fn with_host_keys(self, name: &str) -> Sensor {
+        use std::os::unix::fs::PermissionsExt;
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssh_host_keys");
+        let dir = self.data().join("ssh").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        for t in ["rsa", "ecdsa", "ed25519"] {
+            for suffix in ["", ".pub"] {
+                let file = format!("ssh_host_{t}_key{suffix}");
+                fs::copy(fixtures.join(&file), dir.join(&file)).unwrap();
+                fs::set_permissions(dir.join(&file), fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
+        self
+    }
+
+    /// The password hash the sensor stores for `password`.
+    pub fn password_hmac(&self, password: &str) -> String {
+        let hex = fs::read_to_string(self.data().join("sensor.key")).unwrap();
+        let hex = hex.trim();
+        let mut key = [0u8; 32];
+        for (i, k) in key.iter_mut().enumerate() {
+            *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        decoyd::touch::PasswordHasher::new(key, decoyd::config::CapturePasswords::Hashed)
+            .capture(password)
+            .hmac
+    }
+}
+
+/// Options every OpenSSH client run in the tests takes: a throwaway known-hosts file, no
+/// keys or agent of the machine's, a bounded connect time.
+pub fn ssh_options(addr: SocketAddr) -> Vec<String> {
+    [
+        "-p",
+        &addr.port().to_string(),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "ConnectTimeout=20",
+        "-o",
+        "LogLevel=ERROR",
+        "-F",
+        "/dev/null",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `sshpass -p PASSWORD ssh [extra] USER@127.0.0.1 [command]`.
+pub fn sshpass(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    extra: &[&str],
+    command: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new("sshpass");
+    cmd.args(["-p", password, "ssh"])
+        .args(ssh_options(addr))
+        .args(extra)
+        .arg(format!("{user}@{}", addr.ip()));
+    if let Some(c) = command {
+        cmd.arg(c);
+    }
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("sshpass and ssh are installed")
+}
+
+/// Runs `tests/python/paramiko_client.py` and returns its JSON lines.
+pub fn paramiko(args: &[&str]) -> Vec<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/paramiko_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 is installed");
+    assert!(
+        out.status.success(),
+        "paramiko client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every file under `dir`, concatenated: the plaintext of a password must appear in none.
+pub fn all_bytes_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_bytes_under(&p));
+        } else {
+            out.extend(fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

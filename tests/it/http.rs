@@ -2,24 +2,6 @@
 
 use crate::harness::*;
 
-/// Every file under `dir`, concatenated: the plaintext of a password must appear in none.
-fn all_bytes_under(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_bytes_under(&p));
-        } else {
-            out.extend(std::fs::read(&p).unwrap());
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 #[test]
 fn curl_get_form_json_and_basic_are_recorded_with_passwords_hashed() {
     let sensor = Sensor::new().decoy("web", WEB);

@@ -1,5 +1,6 @@
 //! Integration tests: the real `decoyd` binary on loopback, driven by the clients attackers
-//! and operators use (curl, raw sockets, the decoyd CLI).
+//! and operators use (curl, OpenSSH's ssh with sshpass, paramiko, hydra, nmap, ssh-audit,
+//! raw sockets, the decoyd CLI).
 
 mod admin;
 mod config;
@@ -8,3 +9,4 @@ mod harness;
 mod hostile;
 mod http;
 mod realism;
+mod ssh;

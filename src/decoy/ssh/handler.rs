@@ -357,7 +357,7 @@ fn user_delay(seed: &[u8; 32], user: &str) -> Duration {
     mac.update(user.as_bytes());
     let d = mac.finalize().into_bytes();
     let x = u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]]));
-    Duration::from_nanos(5_000_000 + (x * 4_200_000 >> 32))
+    Duration::from_nanos(5_000_000 + ((x * 4_200_000) >> 32))
 }
 
 /// The stock `.bashrc` turns on a color prompt for these terminal types.

@@ -120,7 +120,7 @@ impl Tap {
                             SshEnd::NotSsh,
                         )
                     };
-                    f.garbage = preview(&f.bytes);
+                    f.garbage = first_bytes(&f.bytes);
                     f.ident = Some(refused);
                     f.done = true;
                     f.bytes = Vec::new();
@@ -146,6 +146,22 @@ impl Tap {
             f.bytes = Vec::new();
         }
         None
+    }
+}
+
+/// The record of a first line that is not an identification. An `SSH-` line is kept as
+/// sent; anything else may be a request meant for another service (with credentials in its
+/// headers) or text typed by mistake, so it gets the same treatment as unrecognised input
+/// to the HTTP decoy: a request line without its query, or a marker.
+fn first_bytes(bytes: &[u8]) -> String {
+    if bytes.starts_with(b"SSH-") {
+        let end = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        preview(&bytes[..end])
+    } else {
+        crate::decoy::http::capture::safe_preview(bytes)
     }
 }
 
@@ -277,7 +293,13 @@ mod tests {
             Some(&b"Invalid SSH identification string.\r\n"[..])
         );
         assert_eq!(tap.ended(), Some(SshEnd::NotSsh));
-        assert_eq!(tap.garbage(), "GET / HTTP/1.1\\r\\n");
+        assert_eq!(tap.garbage(), "GET / HTTP/1.1\\r\\n…");
+        let tap = Tap::default();
+        tap.observe(b"hunter2 oops wrong window\r\n");
+        assert_eq!(
+            tap.garbage(),
+            "[27 bytes of text that is not a request line]"
+        );
         let tap = Tap::default();
         assert_eq!(
             tap.observe(b"SSH-1.5-x\n"),

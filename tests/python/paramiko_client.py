@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""An SSH client built on paramiko, as attack scripts use it, for the integration tests.
+
+Prints one JSON object per line so the Rust tests can read what the client saw.
+
+  passwords HOST PORT USER PW...   one connection, one password attempt per PW
+  kbd HOST PORT USER               one keyboard-interactive attempt
+  shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
+  exec HOST PORT USER PW CMD       log in and run CMD as an exec request
+
+Attempts on one connection use paramiko's ServiceRequestingTransport: it asks for the
+ssh-userauth service once, as OpenSSH's client does. paramiko's older default Transport asks
+again before every attempt, which the decoy's SSH library does not answer (see README).
+"""
+
+import json
+import socket
+import sys
+import time
+
+import paramiko
+
+
+def out(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+def transport(host, port):
+    sock = socket.create_connection((host, int(port)), timeout=20)
+    t = paramiko.ServiceRequestingTransport(sock)
+    t.start_client(timeout=20)
+    return t
+
+
+def passwords(host, port, user, *pws):
+    t = transport(host, port)
+    out(server=t.remote_version)
+    for i, pw in enumerate(pws, 1):
+        started = time.monotonic()
+        try:
+            t.auth_password(user, pw)
+            out(attempt=i, result="accepted")
+        except Exception as e:  # the type and text are what the test checks
+            out(attempt=i, result="refused", error=type(e).__name__, message=str(e),
+                active=t.is_active(), seconds=round(time.monotonic() - started, 3))
+    t.close()
+
+
+def kbd(host, port, user):
+    t = transport(host, port)
+    try:
+        t.auth_interactive(user, lambda title, instructions, prompts: ["guess"] * len(prompts))
+        out(result="accepted")
+    except paramiko.BadAuthenticationType as e:
+        out(result="refused", error=type(e).__name__, allowed=e.allowed_types)
+    except Exception as e:
+        out(result="refused", error=type(e).__name__, message=str(e))
+    t.close()
+
+
+def login(host, port, user, pw):
+    t = transport(host, port)
+    t.auth_password(user, pw)
+    return t
+
+
+def read_until_closed(chan, limit=20):
+    data = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if chan.recv_ready():
+            data += chan.recv(65536)
+        elif chan.exit_status_ready() and not chan.recv_ready():
+            break
+        else:
+            time.sleep(0.02)
+    return data
+
+
+def shell(host, port, user, pw, *cmds):
+    t = login(host, port, user, pw)
+    chan = t.open_session()
+    chan.get_pty(term="xterm", width=80, height=24)
+    chan.invoke_shell()
+    time.sleep(0.2)
+    for c in cmds:
+        chan.send(c + "\r")
+        time.sleep(0.2)
+    chan.send("exit\r")
+    data = read_until_closed(chan)
+    out(output=data.decode("utf-8", "replace"), status=chan.recv_exit_status())
+    t.close()
+
+
+def exec_(host, port, user, pw, cmd):
+    t = login(host, port, user, pw)
+    chan = t.open_session()
+    chan.exec_command(cmd)
+    stdout = read_until_closed(chan)
+    stderr = b""
+    while chan.recv_stderr_ready():
+        stderr += chan.recv_stderr(65536)
+    out(stdout=stdout.decode("utf-8", "replace"), stderr=stderr.decode("utf-8", "replace"),
+        status=chan.recv_exit_status())
+    t.close()
+
+
+if __name__ == "__main__":
+    mode, args = sys.argv[1], sys.argv[2:]
+    {"passwords": passwords, "kbd": kbd, "shell": shell, "exec": exec_}[mode](*args)
