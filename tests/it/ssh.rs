@@ -780,7 +780,11 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
         .output()
         .unwrap();
     assert!(!sftp.status.success());
-    assert!(stderr(&sftp).contains("Connection closed"), "{}", stderr(&sftp));
+    assert!(
+        stderr(&sftp).contains("Connection closed"),
+        "{}",
+        stderr(&sftp)
+    );
     let local = sensor.dir.path().join("payload.sh");
     std::fs::write(&local, "echo pwned\n").unwrap();
     let scp = Command::new("sshpass")
@@ -911,6 +915,13 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
         started.elapsed() < Duration::from_secs(5),
         "closed at once, not at the grace time"
     );
+    // Garbage where the key exchange should start: a well-framed packet of no known type.
+    let got = raw(
+        addr,
+        b"SSH-2.0-Fuzz\r\n\x00\x00\x00\x0c\x04\xfe\xfe\xfe\xfe\xfe\xfe\xfe\x00\x00\x00\x00",
+        Duration::from_secs(10),
+    );
+    assert!(got.starts_with(banner.as_bytes()));
 
     // A client that never says who it is is cut off at the login grace time.
     let started = Instant::now();
@@ -960,8 +971,9 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
     );
     assert_eq!(ended[1].0, "bad_version");
     assert_eq!(ended[2].0, "protocol_error");
-    assert_eq!(ended[3].0, "login_grace_time");
-    assert_eq!(ended[4].0, "closed");
+    assert_eq!(ended[3].0, "protocol_error");
+    assert_eq!(ended[4].0, "login_grace_time");
+    assert_eq!(ended[5].0, "closed");
     let fuzz = &of_type(&events, "ssh_connection")[2]["event"];
     assert_eq!(fuzz["version"], "SSH-2.0-Fuzz");
 }
@@ -1061,4 +1073,30 @@ fn every_answered_attempt_survives_sigkill() {
         .map(|i| sensor.password_hmac(&format!("Zq-kill-{i}")))
         .collect();
     assert_eq!(stored, answered);
+}
+
+#[test]
+fn an_idle_accepted_session_is_closed_and_the_reason_recorded() {
+    let sensor = ssh_sensor(&format!(
+        "{SSH}accept:\n  - user: deploy\n    password: \"Zq-idle-1\"\nlimits:\n  idle_timeout: 1s\n"
+    ));
+    let d = sensor.start();
+    let started = Instant::now();
+    // A shell that is opened and then left alone.
+    let o = Command::new("sshpass")
+        .args(["-p", "Zq-idle-1", "ssh", "-tt"])
+        .args(ssh_options(d.addr("ssh")))
+        .args(["-o", "PubkeyAuthentication=no", "deploy@127.0.0.1"])
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let _ = o;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "closed by the decoy"
+    );
+    let events = sensor.events();
+    let conns = of_type(&events, "ssh_connection");
+    assert_eq!(conns[0]["event"]["ended"], "idle", "{events:#?}");
+    assert_eq!(conns[0]["event"]["accepted_user"], "deploy");
 }
