@@ -1095,6 +1095,17 @@ fn an_idle_accepted_session_is_closed_and_the_reason_recorded() {
         started.elapsed() < Duration::from_secs(15),
         "closed by the decoy"
     );
+    // Output for one command line is bounded, however much it asks for.
+    let many = format!("cat{}", " /etc/passwd".repeat(300));
+    let big = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-idle-1",
+        &["-o", "PubkeyAuthentication=no"],
+        Some(&many),
+    );
+    assert_eq!(big.stdout.len(), 64 * 1024);
+    assert!(big.stdout.starts_with(b"root:x:0:0:"));
     let events = sensor.events();
     let conns = of_type(&events, "ssh_connection");
     assert_eq!(conns[0]["event"]["ended"], "idle", "{events:#?}");

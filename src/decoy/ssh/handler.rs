@@ -372,7 +372,13 @@ fn key_of(key: &PublicKey, algorithm: &russh::keys::Algorithm) -> SshKey {
     }
 }
 
-/// Sends output; on a terminal, newlines become CR LF and stderr shares the stream.
+/// Most output sent for one batch of input: `cat` of many files in one line must not make
+/// the decoy queue megabytes for a client.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+/// Sends output; on a terminal, newlines become CR LF and stderr shares the stream. A client
+/// that has stopped reading (its window is full and earlier output is still queued) gets no
+/// more: the commands are still recorded, but nothing piles up in memory for it.
 fn send(
     session: &mut Session,
     channel: ChannelId,
@@ -380,6 +386,12 @@ fn send(
     err: &str,
     tty: bool,
 ) -> Result<(), ConnError> {
+    if session.has_pending_data(channel) {
+        debug!(?channel, "client is not reading its output; output dropped");
+        return Ok(());
+    }
+    let out = &out[..shell::floor_char_boundary(out, MAX_OUTPUT)];
+    let err = &err[..shell::floor_char_boundary(err, MAX_OUTPUT)];
     if !out.is_empty() {
         let bytes = if tty {
             out.replace('\n', "\r\n")

@@ -220,7 +220,7 @@ impl Shell {
 
     /// Interprets one command line.
     pub fn run(&mut self, line: &str) -> Output {
-        self.line += 1;
+        self.line = self.line.saturating_add(1);
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
         let mut out = Output::default();
         let commands = split_commands(line);
@@ -812,7 +812,8 @@ fn parent(path: &str) -> String {
     }
 }
 
-fn floor_char_boundary(s: &str, max: usize) -> usize {
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn floor_char_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
     }
