@@ -305,6 +305,9 @@ pub fn text_line(r: &StoredTouch) -> String {
                 " ended={:?} after={}ms in={} out={} auth={}",
                 c.ended, c.duration_ms, c.bytes_in, c.bytes_out, c.auth_attempts
             );
+            if let Some(u) = &c.probe_user {
+                let _ = write!(s, " probe_user={u:?}");
+            }
             if let Some(u) = &c.accepted_user {
                 let _ = write!(s, " accepted={u:?} commands={}", c.commands);
             }

@@ -23,7 +23,8 @@ pub struct SshClient {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SshAuthMethod {
-    /// The method-list probe every OpenSSH client sends first.
+    /// `none`, after the first request (the first one only asks for the methods and is
+    /// recorded with the connection).
     None,
     /// A password.
     Password,
@@ -152,8 +153,12 @@ pub struct SshConnection {
     pub bytes_in: u64,
     /// Bytes sent to the client.
     pub bytes_out: u64,
-    /// Authentication requests made.
+    /// Authentication requests made, counting the first `none` request.
     pub auth_attempts: u32,
+    /// The username of a first `none` request: OpenSSH clients open with one to learn the
+    /// methods before they try a credential; it is recorded here, not as an attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_user: Option<String>,
     /// The username of an accepted login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_user: Option<String>,

@@ -53,6 +53,7 @@ pub struct Stats {
     auth_attempts: AtomicU32,
     commands: AtomicU32,
     accepted: Mutex<Option<String>>,
+    probe_user: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -64,6 +65,14 @@ impl Stats {
     /// Command lines recorded.
     pub fn commands(&self) -> u32 {
         self.commands.load(Ordering::Relaxed)
+    }
+
+    /// The username of the `none` request a client opened with.
+    pub fn probe_user(&self) -> Option<String> {
+        self.probe_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The user an accepted login logged in as.
@@ -425,10 +434,18 @@ impl Handler for Conn {
     type Error = ConnError;
 
     async fn auth_none(&mut self, user: &str) -> Result<Auth, ConnError> {
-        // The first request, if it is `none`, is how clients learn the methods: not a failure.
-        let counts = self.request() > 1;
+        if self.request() == 1 {
+            // How every OpenSSH client learns the methods before it tries a credential: not a
+            // failure, and not a touch of its own. The connection record keeps the name.
+            *self
+                .stats
+                .probe_user
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(clip(user, MAX_FIELD));
+            return Ok(self.reject());
+        }
         let event = self.auth_event(SshAuthMethod::None, user, None, SshAuthResult::Failure);
-        self.fail(event, counts).await
+        self.fail(event, true).await
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, ConnError> {

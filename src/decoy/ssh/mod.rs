@@ -237,7 +237,6 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             max_auth_attempts: settings.max_auth_tries as usize + 2,
             inactivity_timeout: Some(settings.limits.idle_timeout),
             keepalive_interval: None,
-            nodelay: true,
             ..Default::default()
         };
         let host = Host::new(
@@ -271,6 +270,9 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
 async fn serve(stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: ConnPermit) {
     let started = Instant::now();
     let _open = OpenGuard::new(&sh.ctx);
+    // Interactive traffic: without this each small reply waits for the client's delayed ACK
+    // (russh's own `nodelay` setting applies only to the listeners it accepts on itself).
+    let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
     let tap = Arc::new(Tap::default());
     let wire = Wire::new(
@@ -310,6 +312,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: Co
         bytes_in,
         bytes_out,
         auth_attempts: stats.auth_attempts(),
+        probe_user: stats.probe_user(),
         accepted_user: stats.accepted_user(),
         commands: stats.commands(),
         client: tap.client(),
