@@ -897,20 +897,10 @@ fn build_http_limits(
         d.max_body_bytes as u64,
         errors,
     );
-    let conns = bounded_u32(
+    let caps = connection_caps(
         file,
-        &raw.max_connections,
-        d.max_connections as u32,
-        1,
-        1_000_000,
-        errors,
-    );
-    let per_source = bounded_u32(
-        file,
-        &raw.max_connections_per_source,
-        d.max_connections_per_source as u32,
-        1,
-        1_000_000,
+        (&raw.max_connections, &raw.max_connections_per_source),
+        (d.max_connections, d.max_connections_per_source),
         errors,
     );
     for (t, v) in [
@@ -953,9 +943,28 @@ fn build_http_limits(
         write_timeout: write_timeout?,
         max_header_bytes: header? as usize,
         max_body_bytes: body? as usize,
-        max_connections: conns?,
-        max_connections_per_source: per_source?,
+        max_connections: caps?.0,
+        max_connections_per_source: caps?.1,
     })
+}
+
+/// A decoy's `max_connections` and `max_connections_per_source`, or their defaults.
+fn connection_caps(
+    file: &Path,
+    (total, per_source): (&Option<Spanned<u32>>, &Option<Spanned<u32>>),
+    (default_total, default_per_source): (usize, usize),
+    errors: &mut ConfigErrors,
+) -> Option<(usize, usize)> {
+    let total = bounded_u32(file, total, default_total as u32, 1, 1_000_000, errors);
+    let per_source = bounded_u32(
+        file,
+        per_source,
+        default_per_source as u32,
+        1,
+        1_000_000,
+        errors,
+    );
+    Some((total?, per_source?))
 }
 
 #[cfg(test)]

@@ -277,20 +277,10 @@ fn build_limits(
     errors: &mut ConfigErrors,
 ) -> Option<SshLimits> {
     let d = SshLimits::default();
-    let conns = bounded_u32(
+    let caps = super::connection_caps(
         file,
-        &raw.max_connections,
-        d.max_connections as u32,
-        1,
-        1_000_000,
-        errors,
-    );
-    let per_source = bounded_u32(
-        file,
-        &raw.max_connections_per_source,
-        d.max_connections_per_source as u32,
-        1,
-        1_000_000,
+        (&raw.max_connections, &raw.max_connections_per_source),
+        (d.max_connections, d.max_connections_per_source),
         errors,
     );
     let idle = parse_spanned(
@@ -311,8 +301,8 @@ fn build_limits(
         errors,
     );
     Some(SshLimits {
-        max_connections: conns?,
-        max_connections_per_source: per_source?,
+        max_connections: caps?.0,
+        max_connections_per_source: caps?.1,
         idle_timeout: idle?,
     })
 }

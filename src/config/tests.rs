@@ -399,3 +399,76 @@ fn the_repository_examples_are_valid() {
     let c = load(Some(&main)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!c.decoys.is_empty());
 }
+
+#[test]
+fn an_ssh_decoy_loads_with_its_defaults() {
+    let f = Fixture::new(MAIN).decoy("ssh.yaml", "kind: ssh\nlisten: 127.0.0.1:0\n");
+    let c = load(Some(&f.main())).unwrap_or_else(|e| panic!("{e}"));
+    let DecoyKind::Ssh(s) = &c.decoys[0].kind else {
+        panic!("an ssh decoy")
+    };
+    assert_eq!(s.profile.to_string(), "openssh-9.6p1-ubuntu");
+    assert_eq!(s.max_auth_tries, 6);
+    assert_eq!(s.login_grace_time, Duration::from_secs(120));
+    assert_eq!(s.failure_delay.min, Duration::from_secs(2));
+    assert!(s.accept.is_empty(), "nothing is accepted unless listed");
+    assert!(!s.shell.hostname.is_empty());
+}
+
+#[test]
+fn every_problem_in_an_ssh_decoy_is_reported_at_its_position() {
+    let f = Fixture::new(MAIN).decoy(
+        "ssh.yaml",
+        "kind: ssh\n\
+         listen: 127.0.0.1:22x\n\
+         profile: openssh-7\n\
+         failure_delay: 1m\n\
+         max_auth_tries: 0\n\
+         login_grace_time: 2h\n\
+         acept: []\n\
+         accept:\n\
+         \x20 - user: Root\n\
+         \x20   password: x\n\
+         \x20 - user: git\n\
+         \x20   key: ssh-ed25519 notbase64\n\
+         \x20 - user: ops\n\
+         \x20 - user: ops\n\
+         \x20   password: a\n\
+         \x20   key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJyZZAc5bXk5WenrfmZnukY5fZeMz2VHuW3qPHKkUv1s\n\
+         \x20 - user: deploy\n\
+         \x20   pasword: x\n\
+         shell:\n\
+         \x20 hostname: bad_host\n\
+         \x20 files:\n\
+         \x20   etc/motd: hi\n\
+         \x20   /home/../etc/x: hi\n\
+         limits:\n\
+         \x20 idle_timeout: 0s\n",
+    );
+    let errs = f.errors();
+    let want = [
+        "decoys/ssh.yaml:7:1: unknown key `acept`",
+        "decoys/ssh.yaml:18:5: unknown key `pasword`",
+        "decoys/ssh.yaml:2:9: invalid listen address",
+        "decoys/ssh.yaml:3:10: unknown profile \"openssh-7\": expected one of openssh-9.6p1-ubuntu, openssh-9.2p1-debian",
+        "decoys/ssh.yaml:4:16: failure_delay is too long",
+        "decoys/ssh.yaml:6:19: login_grace_time out of range",
+        "decoys/ssh.yaml:5:17: 0 is out of range: expected 1 to 100",
+        "decoys/ssh.yaml:9:11: invalid user \"Root\"",
+        "decoys/ssh.yaml:12:10: invalid public key",
+        "decoys/ssh.yaml:13:11: accept item for \"ops\" has no `password` or `key`",
+        "decoys/ssh.yaml:16:10: an accept item has either `password` or `key`, not both",
+        "decoys/ssh.yaml:17:11: accept item for \"deploy\" has no `password` or `key`",
+        "decoys/ssh.yaml:20:13: invalid hostname \"bad_host\"",
+        "decoys/ssh.yaml:23:21: invalid shell file path \"/home/../etc/x\"",
+        "decoys/ssh.yaml:22:15: invalid shell file path \"etc/motd\"",
+        "decoys/ssh.yaml:25:17: idle_timeout out of range",
+    ];
+    for w in want {
+        assert!(
+            errs.iter().any(|e| e.starts_with(w)),
+            "missing {w:?} in {errs:#?}"
+        );
+    }
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+}
