@@ -1113,3 +1113,58 @@ fn an_idle_accepted_session_is_closed_and_the_reason_recorded() {
     assert_eq!(conns[0]["event"]["ended"], "idle", "{events:#?}");
     assert_eq!(conns[0]["event"]["accepted_user"], "deploy");
 }
+
+#[test]
+fn a_flood_of_silent_connections_neither_grows_memory_nor_locks_out_another_source() {
+    let sensor = ssh_sensor(&format!(
+        "{SSH}limits:\n  max_connections: 256\n  max_connections_per_source: 32\n"
+    ));
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let idle = d.rss_kib();
+    // 400 connections from one address that never say a word (bounded: held, then closed).
+    let flood: Vec<TcpStream> = (0..400)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    assert_eq!(flood.len(), 400);
+    // Another address still gets a full, answered login attempt with OpenSSH's client.
+    let o = Command::new("sshpass")
+        .args(["-p", "Zq-flood", "ssh", "-b", "127.0.0.2"])
+        .args(ssh_options(addr))
+        .args([
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "PubkeyAuthentication=no",
+            "root@127.0.0.1",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("Permission denied (publickey,password)."),
+        "{}",
+        stderr(&o)
+    );
+    let grown = d.rss_kib().saturating_sub(idle);
+    drop(flood);
+    assert!(
+        grown < 32 * 1024,
+        "RSS grew by {grown} KiB for 32 open connections"
+    );
+    // Refusals are written every few seconds, one counted touch per source.
+    let refused = |e: &[serde_json::Value]| -> u64 {
+        of_type(e, "connection_refused")
+            .iter()
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    let events = wait_for("every refusal counted", Duration::from_secs(30), || {
+        let e = sensor.events();
+        (refused(&e) >= 400 - 32).then_some(e)
+    });
+    assert_eq!(refused(&events), 400 - 32);
+    let pw = auths(&events, "password");
+    assert_eq!(pw.len(), 1);
+    assert!(pw[0]["source"].as_str().unwrap().starts_with("127.0.0.2:"));
+}
