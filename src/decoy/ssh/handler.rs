@@ -192,19 +192,13 @@ impl Conn {
 
     /// Records a failed request, waits as OpenSSH would, and answers it; the failure that
     /// reaches the limit ends the connection instead.
-    async fn fail(&mut self, mut event: SshAuth, counts: bool) -> Result<Auth, ConnError> {
-        if counts {
-            self.failures += 1;
-        }
+    async fn fail(&mut self, mut event: SshAuth) -> Result<Auth, ConnError> {
+        self.failures += 1;
         let last = self.failures >= self.sh.settings.max_auth_tries;
         if last {
             event.result = SshAuthResult::TooManyFailures;
         }
-        let delay = if counts {
-            self.failure_delay(event.method, &event.username)
-        } else {
-            Duration::ZERO
-        };
+        let delay = self.failure_delay(event.method, &event.username);
         let (stored, ()) = tokio::join!(
             self.record(Event::SshAuth(event)),
             tokio::time::sleep(delay)
@@ -445,7 +439,7 @@ impl Handler for Conn {
             return Ok(self.reject());
         }
         let event = self.auth_event(SshAuthMethod::None, user, None, SshAuthResult::Failure);
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, ConnError> {
@@ -461,7 +455,7 @@ impl Handler for Conn {
             Some(password),
             SshAuthResult::Failure,
         );
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn auth_publickey_offered(
@@ -477,7 +471,7 @@ impl Handler for Conn {
         let mut event =
             self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
         event.key = Some(key_of(offer.public_key, offer.algorithm));
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn auth_publickey(
@@ -497,7 +491,7 @@ impl Handler for Conn {
         let mut event =
             self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
         event.key = Some(k);
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn auth_openssh_certificate(
@@ -515,7 +509,7 @@ impl Handler for Conn {
                 .fingerprint(HashAlg::Sha256)
                 .to_string(),
         });
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn auth_keyboard_interactive<'a>(
@@ -535,7 +529,7 @@ impl Handler for Conn {
         if !submethods.is_empty() {
             event.submethods = Some(clip(submethods, MAX_FIELD));
         }
-        self.fail(event, true).await
+        self.fail(event).await
     }
 
     async fn channel_open_session(
