@@ -89,17 +89,7 @@ impl Sensor {
 
     /// `decoyd events --json`, parsed.
     pub fn events(&self) -> Vec<serde_json::Value> {
-        let out = self.cli(&["events", "--json", "-n", "1000000"]);
-        assert!(
-            out.status.success(),
-            "events failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines("events", self.cli(&["events", "--json", "-n", "1000000"]))
     }
 
     /// Starts `decoyd run` and waits until its admin API answers.
@@ -412,9 +402,14 @@ pub fn paramiko(args: &[&str]) -> Vec<serde_json::Value> {
         .args(args)
         .output()
         .expect("python3 is installed");
+    json_lines("the paramiko client", out)
+}
+
+/// The JSON lines a command printed, once it has succeeded.
+fn json_lines(what: &str, out: Output) -> Vec<serde_json::Value> {
     assert!(
         out.status.success(),
-        "paramiko client failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)

@@ -224,6 +224,14 @@ impl Conn {
         Ok(self.reject())
     }
 
+    /// A refused public key (or certificate).
+    async fn fail_key(&mut self, user: &str, key: SshKey) -> Result<Auth, ConnError> {
+        let mut event =
+            self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
+        event.key = Some(key);
+        self.fail(event).await
+    }
+
     /// PAM's delay for passwords, and OpenSSH's own per-user floor for every failure.
     fn failure_delay(&self, method: SshAuthMethod, user: &str) -> Duration {
         let range = &self.sh.settings.failure_delay;
@@ -468,10 +476,8 @@ impl Handler for Conn {
             return Ok(Auth::Accept);
         }
         self.request();
-        let mut event =
-            self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
-        event.key = Some(key_of(offer.public_key, offer.algorithm));
-        self.fail(event).await
+        let key = key_of(offer.public_key, offer.algorithm);
+        self.fail_key(user, key).await
     }
 
     async fn auth_publickey(
@@ -488,10 +494,7 @@ impl Handler for Conn {
                 .accepted(SshAuthMethod::Publickey, u, None, Some(k))
                 .await;
         }
-        let mut event =
-            self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
-        event.key = Some(k);
-        self.fail(event).await
+        self.fail_key(user, k).await
     }
 
     async fn auth_openssh_certificate(
@@ -500,16 +503,14 @@ impl Handler for Conn {
         certificate: &russh::keys::Certificate,
     ) -> Result<Auth, ConnError> {
         self.request();
-        let mut event =
-            self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
-        event.key = Some(SshKey {
+        let key = SshKey {
             algorithm: certificate.algorithm().to_certificate_type(),
             fingerprint: certificate
                 .public_key()
                 .fingerprint(HashAlg::Sha256)
                 .to_string(),
-        });
-        self.fail(event).await
+        };
+        self.fail_key(user, key).await
     }
 
     async fn auth_keyboard_interactive<'a>(
