@@ -16,18 +16,51 @@ again before every attempt, which the decoy's SSH library does not answer (see R
 import json
 import socket
 import sys
+import threading
 import time
 
 import paramiko
+from paramiko.auth_handler import AuthOnlyHandler
+from paramiko.common import cMSG_USERAUTH_REQUEST
+from paramiko.message import Message
 
 
 def out(**fields):
     print(json.dumps(fields), flush=True)
 
 
+class EventFirstAuthHandler(AuthOnlyHandler):
+    """AuthOnlyHandler with its reply event made before the request is sent.
+
+    paramiko (3.2 to 5.1 at least) makes the event only after sending, so a reply that arrives
+    in between sets no event and the client sits out its 30 s auth timeout. With no failure
+    delay the decoy answers in a few milliseconds, and on a busy machine the client thread
+    loses that race now and then. The request sent is byte for byte paramiko's own.
+    """
+
+    def send_auth_request(self, username, method, finish_message=None):
+        self.auth_method = method
+        self.username = username
+        m = Message()
+        m.add_byte(cMSG_USERAUTH_REQUEST)
+        m.add_string(username)
+        m.add_string("ssh-connection")
+        m.add_string(method)
+        finish_message(m)
+        event = self.auth_event = threading.Event()
+        with self.transport.lock:
+            self.transport._send_message(m)
+        return self.wait_for_response(event)
+
+
+class Transport(paramiko.ServiceRequestingTransport):
+    def get_auth_handler(self):
+        return EventFirstAuthHandler(self)
+
+
 def transport(host, port):
     sock = socket.create_connection((host, int(port)), timeout=20)
-    t = paramiko.ServiceRequestingTransport(sock)
+    t = Transport(sock)
     t.start_client(timeout=20)
     return t
 
