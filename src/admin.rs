@@ -49,6 +49,8 @@ pub struct AdminState {
     pub listening: Vec<Listening>,
     /// Fires at shutdown (ends long polls).
     pub shutdown: CancellationToken,
+    /// Lures planted by `decoyd lures plant` while the daemon runs, for the watcher.
+    pub replanted: tokio::sync::mpsc::Sender<crate::store::PlantedLure>,
 }
 
 /// `GET /api/v1/status`.
@@ -148,10 +150,14 @@ async fn route(
     state: &AdminState,
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "only GET is supported");
-    }
     let path = req.uri().path().to_string();
+    let post_ok = path == "/api/v1/lures";
+    if req.method() != Method::GET
+        && req.method() != Method::HEAD
+        && !(post_ok && req.method() == Method::POST)
+    {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "only GET is supported here");
+    }
     match path.as_str() {
         "/healthz" => json_response(StatusCode::OK, "ok\n", "text/plain; charset=utf-8"),
         "/metrics" => json_response(
@@ -185,11 +191,44 @@ async fn route(
                     )
                 }
                 "/api/v1/events" => events(req.uri().query().unwrap_or(""), state).await,
+                "/api/v1/lures" if req.method() == Method::POST => put_lure(req, state).await,
+                "/api/v1/lures" => match state.store.lures() {
+                    Ok(l) => json_response(
+                        StatusCode::OK,
+                        serde_json::to_vec(&l).unwrap_or_default(),
+                        "application/json",
+                    ),
+                    Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                },
                 _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
             }
         }
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
+}
+
+/// `POST /api/v1/lures`: a lure `decoyd lures plant` has just planted. Recorded, then
+/// watched.
+async fn put_lure(req: Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt;
+    // Bounded: a planting record is a few hundred bytes.
+    #[allow(clippy::disallowed_methods)]
+    let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    let rec: crate::store::PlantedLure = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("not a planted lure: {e}")),
+    };
+    if let Err(e) = state.store.put_lure(rec.clone()).await {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    let _ = state.replanted.send(rec).await;
+    json_response(StatusCode::OK, "{}", "application/json")
 }
 
 /// Parses the events query; `Err` says which parameter is wrong.

@@ -5,6 +5,7 @@
 //! Data flow: each decoy (`decoy::run`) → `Touch` → `Store::record` (durable) → answer.
 //! Scoring and signals join here when they exist.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,7 +21,8 @@ use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
 use crate::config::{Config, Origin};
-use crate::decoy::{self, DecoyCtx};
+use crate::decoy::{self, DecoyCtx, lure};
+use crate::honeytoken::Honeytokens;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, files};
 use crate::touch::{PasswordHasher, Timestamp};
@@ -89,7 +91,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut decoys = Vec::new();
     for spec in &config.decoys {
         let ready = match spec.kind.prepare(&spec.name, &data_dir) {
-            Ok(r) => r,
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
             Err(e) => {
                 failures.push(format!(
                     "{}: decoy {:?}: {e:#}",
@@ -99,7 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let addr = spec.kind.listen();
+        let addr = spec.kind.listen().expect("network decoys listen");
         match TcpListener::bind(addr).await {
             Ok(l) => decoys.push((spec, ready, l)),
             Err(e) => failures.push(format!(
@@ -109,6 +112,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )),
         }
     }
+    let fleet = match files::fleet_key(&data_dir, config.fleet_secret_file.as_deref()) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            failures.push(format!("{e:#}"));
+            None
+        }
+    };
     let admin_listener = match TcpListener::bind(config.admin_listen).await {
         Ok(l) => Some(l),
         Err(e) => {
@@ -124,6 +134,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bail!("{}", failures.join("\n"));
     }
     let admin_listener = admin_listener.expect("no failures means bound");
+    let fleet = fleet.expect("no failures means a fleet key");
+    let honeytokens = Honeytokens::new(
+        fleet.clone(),
+        config.decoys.iter().filter_map(|d| match &d.kind {
+            decoy::DecoyKind::Lure(l) => Some(l.info(&d.name)),
+            _ => None,
+        }),
+    );
 
     let mut listening = Vec::new();
     for (spec, _, l) in &decoys {
@@ -154,12 +172,42 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             sensor: config.sensor_id.clone(),
             store: store.clone(),
             hasher: hasher.clone(),
+            honeytokens: honeytokens.clone(),
             seed: secret.derive(&format!("decoy:{}", spec.name)),
             metrics: metrics.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };
         tracker.spawn(decoy::run(ready, listener, ctx));
+    }
+
+    // Lures are planted once the decoys they point at have their ports.
+    let bound: HashMap<String, SocketAddr> =
+        listening.iter().map(|l| (l.name.clone(), l.addr)).collect();
+    let watched = lure::plant_missing(
+        &config.decoys,
+        &config.sensor_id,
+        &config.advertise_host,
+        &fleet,
+        &store,
+        &bound,
+    )
+    .await;
+    let (replanted_tx, replanted) = tokio::sync::mpsc::channel(64);
+    if lure::own(&config.decoys, &config.sensor_id)
+        .next()
+        .is_some()
+    {
+        tracker.spawn(lure::watch::run(
+            watched,
+            lure::watch::WatchCtx {
+                store: store.clone(),
+                sensor: config.sensor_id.clone(),
+                check_every: config.lure_check_every,
+                shutdown: shutdown.clone(),
+                replanted,
+            },
+        ));
     }
     let admin_state = Arc::new(AdminState {
         store: store.clone(),
@@ -169,6 +217,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         started_at: Timestamp::now(),
         listening: listening.clone(),
         shutdown: shutdown.clone(),
+        replanted: replanted_tx,
     });
     let admin_tracker = TaskTracker::new();
     tokio::spawn(admin::run(

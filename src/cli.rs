@@ -56,6 +56,36 @@ pub enum Command {
     Check,
     /// Show recorded touches (through the running daemon, or from the store when stopped).
     Events(EventsArgs),
+    /// Planted lure files: list them, plant this sensor's, verify they are intact.
+    Lures(LuresArgs),
+}
+
+/// `decoyd lures`.
+#[derive(Debug, Args, Clone)]
+pub struct LuresArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LuresCommand,
+}
+
+/// `decoyd lures` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum LuresCommand {
+    /// Every lure of the catalogue, and whether and where it is planted.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plant this sensor's lures that are not planted yet (or were deleted); may need root.
+    Plant,
+    /// Compare each of this sensor's planted lures with what was planted; exit 1 unless
+    /// every one is intact.
+    Verify {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options of `decoyd events`.

@@ -91,6 +91,45 @@ impl AdminClient {
         Ok(body)
     }
 
+    /// `POST path` with a JSON body; succeeds on a 2xx answer.
+    pub async fn post_json(&self, path: &str, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(value)?;
+        let work = async {
+            let stream = TcpStream::connect(self.addr).await?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let req = Request::post(path)
+                .header(hyper::header::HOST, self.addr.to_string())
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .header(
+                    hyper::header::AUTHORIZATION,
+                    format!("Bearer {}", self.token),
+                )
+                .body(http_body_util::Full::new(Bytes::from(body)))?;
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            #[allow(clippy::disallowed_methods)]
+            let body = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the admin API's answer: {e}"))?
+                .to_bytes();
+            anyhow::Ok((status, body))
+        };
+        let (status, body) = tokio::time::timeout(Duration::from_secs(10), work)
+            .await
+            .with_context(|| format!("the admin API at {} did not answer in time", self.addr))??;
+        if !status.is_success() {
+            bail!(
+                "the admin API at {} answered {status}: {}",
+                self.addr,
+                String::from_utf8_lossy(&body).trim()
+            );
+        }
+        Ok(())
+    }
+
     /// `GET /api/v1/status`.
     pub async fn status(&self) -> anyhow::Result<Status> {
         let body = self.get("/api/v1/status", Duration::from_secs(5)).await?;

@@ -216,12 +216,18 @@ fn ssh_client_text(s: &mut String, c: &crate::touch::SshClient) {
 /// One human-readable line per record; attacker strings are `{:?}`-quoted.
 pub fn text_line(r: &StoredTouch) -> String {
     let t = &r.touch;
+    // A file has no network source: lure touches show `local` there.
+    let source = if t.source == crate::touch::NO_ADDRESS {
+        "local".to_string()
+    } else {
+        t.source.to_string()
+    };
     let mut s = format!(
         "{} #{} {} {} {}",
         t.at,
         r.seq,
         t.decoy,
-        t.source,
+        source,
         t.event.kind()
     );
     match &t.event {
@@ -314,6 +320,39 @@ pub fn text_line(r: &StoredTouch) -> String {
             ssh_client_text(&mut s, &c.client);
             if !c.preview.is_empty() {
                 let _ = write!(s, " first={:?}", c.preview);
+            }
+        }
+        Event::LureAccess(l) => {
+            let _ = write!(
+                s,
+                " {} owner={} {:?} path={:?} seen_by={:?}",
+                l.lure, l.owner, l.action, l.path, l.seen_by
+            );
+            if let Some(p) = &l.process {
+                let _ = write!(s, " pid={}", p.pid);
+                if let Some(u) = p.uid {
+                    let _ = write!(s, " uid={u}");
+                }
+                if let Some(u) = p.login_uid {
+                    let _ = write!(s, " login_uid={u}");
+                }
+                if let Some(e) = &p.exe {
+                    let _ = write!(s, " exe={e:?}");
+                }
+            }
+        }
+        Event::HoneytokenUsed(h) => {
+            let _ = write!(
+                s,
+                " lure={} owner={} via={:?} accepted={}",
+                h.lure.as_deref().unwrap_or("unknown"),
+                h.owner.as_deref().unwrap_or("unknown"),
+                h.via,
+                h.accepted
+            );
+            let _ = write!(s, " lure_id={}", h.lure_id);
+            if let Some(u) = &h.username {
+                let _ = write!(s, " user={u:?}");
             }
         }
     }

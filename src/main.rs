@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use decoyd::cli::{Cli, Command};
-use decoyd::{EXIT_BAD_CONFIG, app, config, events, logging};
+use decoyd::{EXIT_BAD_CONFIG, app, config, events, logging, lures};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,6 +45,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .build()?;
             rt.block_on(app::run(config))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Lures(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let ok = rt.block_on(lures::run(&config, args))?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Events(args) => {
             let rt = tokio::runtime::Builder::new_current_thread()

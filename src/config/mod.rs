@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod keys;
+pub mod lure;
 pub mod raw;
 pub mod ssh;
 pub mod units;
@@ -55,8 +56,26 @@ pub struct Config {
     pub capture_passwords: CapturePasswords,
     /// Store retention and limits.
     pub store: StoreSettings,
-    /// The decoys, in file-name order.
+    /// The decoys, in file-name order: the fleet's whole catalogue, lures of other sensors
+    /// included (their owners are needed to recognise their honeytokens).
     pub decoys: Vec<DecoySpec>,
+    /// The fleet secret file; `None` means this sensor's own, in the data dir.
+    pub fleet_secret_file: Option<PathBuf>,
+    /// The host name lures name for decoys that listen on every address.
+    pub advertise_host: Arc<str>,
+    /// How often planted lures are checked.
+    pub lure_check_every: Duration,
+}
+
+/// Default interval of the lure check.
+pub const DEFAULT_LURE_CHECK: Duration = Duration::from_secs(60);
+
+/// One decoy file, parsed: the decoy, the address it claims, and a lure's references to check
+/// against the whole catalogue.
+struct Parsed {
+    spec: DecoySpec,
+    claim: Option<Claim>,
+    refs: Option<lure::LureRefs>,
 }
 
 /// Picks the main file: the `-c` argument (or `$DECOYD_CONFIG`, which clap folds into it),
@@ -81,23 +100,64 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
 /// 127.0.0.1:2222, data in `./decoyd-data`, admin on 127.0.0.1:9470.
 pub fn builtin() -> Config {
     let mut errors = ConfigErrors::default();
-    let decoys = [("ssh", BUILTIN_SSH), ("web", BUILTIN_WEB)]
-        .into_iter()
-        .map(|(name, text)| {
-            let file = PathBuf::from(format!("<built-in>/{name}.yaml"));
-            parse_decoy(&file, name, text, Path::new("."), &mut errors)
-                .expect("the built-in decoys are valid")
-        })
-        .collect();
+    let sensor_id = default_sensor_id();
+    let data_dir = PathBuf::from("decoyd-data");
+    let demo = format!(
+        "kind: lure\nhost: {sensor_id}\npath: {}/demo-lure/servers.txt\nowner: demo@example.com\ntemplate: ssh-notes\ncredential_for: ssh\ntarget: {{ user: deploy }}\n",
+        data_dir.display()
+    );
+    let mut decoys: Vec<DecoySpec> = [
+        ("demo-lure", demo.as_str()),
+        ("ssh", BUILTIN_SSH),
+        ("web", BUILTIN_WEB),
+    ]
+    .into_iter()
+    .map(|(name, text)| {
+        let file = PathBuf::from(format!("<built-in>/{name}.yaml"));
+        parse_decoy(&file, name, text, Path::new("."), &mut errors)
+            .expect("the built-in decoys are valid")
+            .spec
+    })
+    .collect();
     debug_assert!(errors.is_empty(), "{errors}");
+    lure::check_catalogue(&mut decoys, &[], None, &mut errors);
     Config {
         origin: Origin::BuiltIn,
-        sensor_id: default_sensor_id(),
-        data_dir: PathBuf::from("decoyd-data"),
+        sensor_id,
+        data_dir,
         admin_listen: DEFAULT_ADMIN.parse().expect("valid default"),
         capture_passwords: CapturePasswords::Hashed,
         store: StoreSettings::default(),
         decoys,
+        fleet_secret_file: None,
+        advertise_host: default_advertise_host(),
+        lure_check_every: DEFAULT_LURE_CHECK,
+    }
+}
+
+fn default_advertise_host() -> Arc<str> {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    match check_host_name(host.trim()) {
+        Ok(()) => Arc::from(host.trim()),
+        Err(_) => Arc::from("localhost"),
+    }
+}
+
+fn check_host_name(h: &str) -> Result<(), String> {
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid host name {h:?}: expected a DNS name like build-07.corp.example"
+        ))
     }
 }
 
@@ -174,6 +234,47 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         Some(d) => resolve_path(path, &base, d, &mut errors),
         None => Some(base.join("decoyd-data")),
     };
+    let fleet_secret_file = sensor
+        .fleet_secret_file
+        .as_ref()
+        .and_then(|f| resolve_path(path, &base, f, &mut errors));
+    let advertise_host = match &sensor.advertise_host {
+        Some(h) => match check_host_name(h.value.trim()) {
+            Ok(()) => Arc::from(h.value.trim()),
+            Err(m) => {
+                errors.push(ConfigError::spanned(path, h, m));
+                Arc::from("invalid")
+            }
+        },
+        None => default_advertise_host(),
+    };
+    let identity = raw.identity.unwrap_or_default();
+    let email_domain = identity.email_domain.as_ref().and_then(|d| {
+        match check_host_name(d.value.trim().trim_start_matches('@')) {
+            Ok(()) => Some(d.value.trim().trim_start_matches('@').to_string()),
+            Err(m) => {
+                errors.push(ConfigError::spanned(path, d, format!("email_domain: {m}")));
+                None
+            }
+        }
+    });
+    let lures_section = raw.lures.unwrap_or_default();
+    let lure_check_every = parse_spanned(
+        path,
+        &lures_section.check_every,
+        units::parse_duration,
+        DEFAULT_LURE_CHECK,
+        &mut errors,
+    );
+    if let (Some(d), Some(v)) = (lure_check_every, &lures_section.check_every)
+        && !(Duration::from_millis(100)..=Duration::from_secs(86_400)).contains(&d)
+    {
+        errors.push(ConfigError::spanned(
+            path,
+            v,
+            "check_every out of range: expected 100ms to 24h",
+        ));
+    }
 
     let admin = raw.admin.unwrap_or_default();
     let admin_listen = match &admin.listen {
@@ -238,8 +339,11 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
             what: "the admin listener (default)".into(),
         });
     }
-    claims.extend(decoys.iter().map(|(_, claim)| claim.clone()));
+    claims.extend(decoys.iter().filter_map(|p| p.claim.clone()));
     check_address_conflicts(&claims, &mut errors);
+    let refs: Vec<lure::LureRefs> = decoys.iter().filter_map(|p| p.refs.clone()).collect();
+    let mut decoys: Vec<DecoySpec> = decoys.into_iter().map(|p| p.spec).collect();
+    lure::check_catalogue(&mut decoys, &refs, email_domain.as_deref(), &mut errors);
 
     if !errors.is_empty() {
         return Err(errors);
@@ -251,7 +355,10 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         admin_listen: admin_listen.expect("no error means an address"),
         capture_passwords: raw.capture_passwords.map(|c| c.value).unwrap_or_default(),
         store: store.expect("no error means store settings"),
-        decoys: decoys.into_iter().map(|(s, _)| s).collect(),
+        decoys,
+        fleet_secret_file,
+        advertise_host,
+        lure_check_every: lure_check_every.expect("no error means a duration"),
     })
 }
 
@@ -261,6 +368,8 @@ fn main_schema() -> keys::Schema {
         .section("sensor", Schema::of::<raw::RawSensor>())
         .section("admin", Schema::of::<raw::RawAdmin>())
         .section("store", Schema::of::<raw::RawStore>())
+        .section("identity", Schema::of::<raw::RawIdentity>())
+        .section("lures", Schema::of::<raw::RawLures>())
 }
 
 fn http_schema() -> keys::Schema {
@@ -522,7 +631,7 @@ fn load_decoys(
     column: u64,
     dir: &Path,
     errors: &mut ConfigErrors,
-) -> Vec<(DecoySpec, Claim)> {
+) -> Vec<Parsed> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -581,8 +690,8 @@ fn load_decoys(
             }
         };
         let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        if let Some(pair) = parse_decoy_with_claim(&file, &stem, &text, &base, errors) {
-            out.push(pair);
+        if let Some(p) = parse_decoy(&file, &stem, &text, &base, errors) {
+            out.push(p);
         }
     }
     out
@@ -607,7 +716,7 @@ fn check_decoy_name(name: &str) -> Result<(), String> {
 }
 
 /// The decoy kinds a file may name.
-const KINDS: &str = "http, ssh";
+const KINDS: &str = "http, lure, ssh";
 
 fn parse_decoy(
     file: &Path,
@@ -615,17 +724,7 @@ fn parse_decoy(
     text: &str,
     base: &Path,
     errors: &mut ConfigErrors,
-) -> Option<DecoySpec> {
-    parse_decoy_with_claim(file, name, text, base, errors).map(|(s, _)| s)
-}
-
-fn parse_decoy_with_claim(
-    file: &Path,
-    name: &str,
-    text: &str,
-    base: &Path,
-    errors: &mut ConfigErrors,
-) -> Option<(DecoySpec, Claim)> {
+) -> Option<Parsed> {
     if is_empty_yaml(text) {
         errors.push(ConfigError::at(
             file,
@@ -671,14 +770,15 @@ fn parse_decoy_with_claim(
             let listen_span = raw.listen.clone();
             let http = build_http(file, base, raw, errors)?;
             let claim = Claim::new(http.listen, file, &listen_span, &format!("decoy {name:?}"));
-            Some((
-                DecoySpec {
+            Some(Parsed {
+                spec: DecoySpec {
                     name: Arc::from(name),
                     file: file.to_path_buf(),
                     kind: DecoyKind::Http(http),
                 },
-                claim,
-            ))
+                claim: Some(claim),
+                refs: None,
+            })
         }
         "ssh" => {
             keys::check(file, &tree, &ssh::schema(), errors);
@@ -697,14 +797,36 @@ fn parse_decoy_with_claim(
                 &listen_span,
                 &format!("decoy {name:?}"),
             );
-            Some((
-                DecoySpec {
+            Some(Parsed {
+                spec: DecoySpec {
                     name: Arc::from(name),
                     file: file.to_path_buf(),
                     kind: DecoyKind::Ssh(settings),
                 },
-                claim,
-            ))
+                claim: Some(claim),
+                refs: None,
+            })
+        }
+        "lure" => {
+            keys::check(file, &tree, &lure::schema(), errors);
+            let raw: raw::RawLure = match serde_saphyr::from_str(text) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(ConfigError::from_yaml(file, &e));
+                    return None;
+                }
+            };
+            let refs = lure::refs(file, name, &raw);
+            let settings = lure::build(file, base, raw, errors)?;
+            Some(Parsed {
+                spec: DecoySpec {
+                    name: Arc::from(name),
+                    file: file.to_path_buf(),
+                    kind: DecoyKind::Lure(settings),
+                },
+                claim: None,
+                refs: Some(refs),
+            })
         }
         other => {
             errors.push(ConfigError::spanned(

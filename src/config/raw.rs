@@ -20,6 +20,24 @@ pub struct RawMain {
     pub capture_passwords: Option<Spanned<CapturePasswords>>,
     /// Retention and limits of the touch store.
     pub store: Option<RawStore>,
+    /// Who lure owners are.
+    pub identity: Option<RawIdentity>,
+    /// How lures are checked.
+    pub lures: Option<RawLures>,
+}
+
+/// `identity:` section.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawIdentity {
+    /// Domain appended to a lure `owner:` given without one.
+    pub email_domain: Option<Spanned<String>>,
+}
+
+/// `lures:` section.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawLures {
+    /// How often planted lures are checked against what was planted.
+    pub check_every: Option<Spanned<String>>,
 }
 
 /// `sensor:` section.
@@ -29,6 +47,12 @@ pub struct RawSensor {
     pub id: Option<Spanned<String>>,
     /// Data folder; default `./decoyd-data` next to the main file.
     pub data_dir: Option<Spanned<String>>,
+    /// The fleet secret that mints and recognises honeytokens; default one of this sensor's
+    /// own in the data dir.
+    pub fleet_secret_file: Option<Spanned<String>>,
+    /// The host name lures use for decoys that listen on every address; default the
+    /// machine's host name.
+    pub advertise_host: Option<Spanned<String>>,
 }
 
 /// `admin:` section.
@@ -128,6 +152,8 @@ pub struct RawSsh {
     pub max_auth_tries: Option<Spanned<u32>>,
     /// The only credentials accepted.
     pub accept: Option<Vec<RawAccept>>,
+    /// Let the honeytokens of lures bound to this decoy into the fake shell.
+    pub accept_honeytokens: Option<Spanned<bool>>,
     /// The fake host behind an accepted login.
     pub shell: Option<RawShell>,
     /// Resource limits.
@@ -163,4 +189,43 @@ pub struct RawSshLimits {
     pub max_connections_per_source: Option<Spanned<u32>>,
     /// Idle time after which an accepted session is closed.
     pub idle_timeout: Option<Spanned<String>>,
+}
+
+/// A `kind: lure` decoy file.
+#[derive(Debug, Deserialize)]
+pub struct RawLure {
+    /// Always `lure` here.
+    #[allow(dead_code)]
+    pub kind: String,
+    /// The sensor id that plants and watches it.
+    pub host: Spanned<String>,
+    /// Where the file goes.
+    pub path: Spanned<String>,
+    /// Whose secret it pretends to be.
+    pub owner: Spanned<String>,
+    /// A built-in template.
+    pub template: Option<Spanned<String>>,
+    /// A custom template file, instead of a built-in.
+    pub template_file: Option<Spanned<String>>,
+    /// The decoy its credential is for.
+    pub credential_for: Option<Spanned<String>>,
+    /// What the file names.
+    pub target: Option<RawTarget>,
+    /// File mode, octal, e.g. `"0600"`.
+    pub mode: Option<Spanned<String>>,
+    /// File owner: a user name, a uid, or `uid:gid`.
+    pub file_owner: Option<Spanned<String>>,
+    /// How old the file looks, e.g. `90d`.
+    pub age: Option<Spanned<String>>,
+}
+
+/// `target:` of a lure.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTarget {
+    /// Host name or address.
+    pub host: Option<Spanned<String>>,
+    /// Port.
+    pub port: Option<Spanned<u16>>,
+    /// Login name.
+    pub user: Option<Spanned<String>>,
 }

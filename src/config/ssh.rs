@@ -98,6 +98,7 @@ pub fn build(file: &Path, raw: raw::RawSsh, errors: &mut ConfigErrors) -> Option
         login_grace_time: grace?,
         max_auth_tries: max_auth_tries? as u32,
         accept,
+        accept_honeytokens: raw.accept_honeytokens.map(|b| b.value).unwrap_or(false),
         shell: shell?,
         limits: limits?,
     })

@@ -380,13 +380,14 @@ fn the_builtin_default_is_valid() {
             (
                 d.name.to_string(),
                 d.kind.label(),
-                d.kind.listen().to_string(),
+                d.kind.listen().map(|a| a.to_string()).unwrap_or_default(),
             )
         })
         .collect();
     assert_eq!(
         decoys,
         [
+            ("demo-lure".to_string(), "lure", String::new()),
             ("ssh".to_string(), "ssh", "127.0.0.1:2222".to_string()),
             ("web".to_string(), "http", "127.0.0.1:8080".to_string())
         ]

@@ -9,7 +9,9 @@
 pub mod http;
 pub mod limit;
 pub mod listen;
+pub mod lure;
 pub mod ssh;
+pub mod template;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::honeytoken::Honeytokens;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::touch::{Event, PasswordHasher, Timestamp, Touch};
@@ -41,14 +44,17 @@ pub enum DecoyKind {
     Http(http::HttpSettings),
     /// A fake SSH server.
     Ssh(ssh::SshSettings),
+    /// A planted file with honeytoken credentials.
+    Lure(lure::LureSettings),
 }
 
 impl DecoyKind {
-    /// The configured listen address.
-    pub fn listen(&self) -> SocketAddr {
+    /// The configured listen address of a network decoy.
+    pub fn listen(&self) -> Option<SocketAddr> {
         match self {
-            DecoyKind::Http(h) => h.listen,
-            DecoyKind::Ssh(s) => s.listen,
+            DecoyKind::Http(h) => Some(h.listen),
+            DecoyKind::Ssh(s) => Some(s.listen),
+            DecoyKind::Lure(_) => None,
         }
     }
 
@@ -57,6 +63,7 @@ impl DecoyKind {
         match self {
             DecoyKind::Http(_) => "http",
             DecoyKind::Ssh(_) => "ssh",
+            DecoyKind::Lure(_) => "lure",
         }
     }
 
@@ -71,15 +78,27 @@ impl DecoyKind {
                 s.accept.len(),
                 if s.accept.len() == 1 { "" } else { "s" }
             ),
+            DecoyKind::Lure(l) => format!(
+                "lure {} on {} for {} ({}{})",
+                l.path.display(),
+                l.host,
+                l.owner,
+                l.template.name,
+                l.credential_for
+                    .as_deref()
+                    .map(|d| format!(", credential for {d}"))
+                    .unwrap_or_default()
+            ),
         }
     }
 
-    /// Loads what the decoy needs from the data dir (SSH host keys, created the first time),
-    /// before any port is bound.
-    pub fn prepare(&self, name: &str, data_dir: &Path) -> anyhow::Result<Ready> {
+    /// Loads what a network decoy needs from the data dir (SSH host keys, created the first
+    /// time), before any port is bound. `None` for a lure, which has no listener.
+    pub fn prepare(&self, name: &str, data_dir: &Path) -> anyhow::Result<Option<Ready>> {
         Ok(match self {
-            DecoyKind::Http(h) => Ready::Http(h.clone()),
-            DecoyKind::Ssh(s) => Ready::Ssh(ssh::Ready::prepare(s, data_dir, name)?),
+            DecoyKind::Http(h) => Some(Ready::Http(h.clone())),
+            DecoyKind::Ssh(s) => Some(Ready::Ssh(ssh::Ready::prepare(s, data_dir, name)?)),
+            DecoyKind::Lure(_) => None,
         })
     }
 }
@@ -103,6 +122,8 @@ pub struct DecoyCtx {
     pub store: Store,
     /// How typed passwords are kept.
     pub hasher: PasswordHasher,
+    /// Recognises the fleet's honeytokens among offered credentials.
+    pub honeytokens: Honeytokens,
     /// Secret, stable per sensor and decoy: seeds per-instance values a real product keeps
     /// across restarts (host keys, instance identities, cookie names).
     pub seed: [u8; 32],

@@ -73,6 +73,22 @@ pub fn sensor_secret(dir: &Path) -> anyhow::Result<SensorSecret> {
     Ok(SensorSecret(key))
 }
 
+/// File name of this sensor's own fleet secret, used when the config names none.
+pub const FLEET_SECRET: &str = "fleet.key";
+
+/// The fleet key: from `file` when the config names one (shared by every sensor of the
+/// fleet), else this sensor's own in the data dir, created on first use.
+pub fn fleet_key(dir: &Path, file: Option<&Path>) -> anyhow::Result<crate::honeytoken::FleetKey> {
+    match file {
+        Some(f) => crate::honeytoken::FleetKey::load(f),
+        None => {
+            let path = dir.join(FLEET_SECRET);
+            load_or_create_secret(&path, || hex(&rand::random::<[u8; 32]>()))?;
+            crate::honeytoken::FleetKey::load(&path)
+        }
+    }
+}
+
 /// The bearer token of the admin API, creating it on first use.
 pub fn admin_token(dir: &Path) -> anyhow::Result<String> {
     let path = dir.join(ADMIN_TOKEN);
@@ -171,7 +187,8 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Decodes hex digits (either case); none for anything else.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

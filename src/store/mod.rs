@@ -155,7 +155,89 @@ pub(crate) enum Command {
         enqueued: Instant,
     },
     PruneAge,
+    /// Records a planted lure (after the appends before it), durably.
+    PutLure {
+        lure: Box<PlantedLure>,
+        ack: oneshot::Sender<Result<(), ()>>,
+    },
     Shutdown,
+}
+
+/// Name of the tree of planted lures: lure name → [`PlantedLure`] (JSON).
+const LURES_TREE: &str = "lures";
+
+/// A lure file as decoyd planted it: what it is, whose, and the file's identity, so a later
+/// check can tell the file decoyd wrote from one that stands in its place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedLure {
+    /// The lure's name.
+    pub lure: String,
+    /// Its 64-bit id, as in its honeytokens.
+    pub lure_id: String,
+    /// Whose it is.
+    pub owner: String,
+    /// The sensor that planted it.
+    pub sensor: String,
+    /// The file.
+    pub path: String,
+    /// When it was planted.
+    pub planted_at: Timestamp,
+    /// The template.
+    pub template: String,
+    /// The decoy its credential is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_for: Option<String>,
+    /// What the file names: host, port and user.
+    pub target: PlantedTarget,
+    /// The placeholders that hold honeytokens (the tokens themselves are not kept).
+    pub credentials: Vec<String>,
+    /// The file as written.
+    pub file: FileState,
+}
+
+/// What a lure file names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedTarget {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Login name.
+    pub user: String,
+}
+
+/// A file's identity and contents, as far as checking it needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileState {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// SHA-256 of the contents, hex.
+    pub sha256: String,
+}
+
+fn read_lures(db: &sled::Db) -> Result<Vec<PlantedLure>, StoreError> {
+    let tree = db.open_tree(LURES_TREE)?;
+    let mut out = Vec::new();
+    for kv in tree.iter() {
+        let (_, v) = kv?;
+        out.push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            seq: 0,
+            err: format!("planted lure record: {e}"),
+        })?);
+    }
+    Ok(out)
 }
 
 struct Inner {
@@ -359,6 +441,28 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         stats(&self.inner.db, &self.inner.tree, self.flushed())
     }
+
+    /// Records a planted lure durably, replacing any earlier record of the same lure.
+    pub async fn put_lure(&self, lure: PlantedLure) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Command::PutLure {
+                lure: Box::new(lure),
+                ack,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// Every planted lure on record.
+    pub fn lures(&self) -> Result<Vec<PlantedLure>, StoreError> {
+        read_lures(&self.inner.db)
+    }
 }
 
 /// The store opened directly by the CLI while no daemon runs.
@@ -372,6 +476,11 @@ impl StoreReader {
     /// Reads records.
     pub fn events(&self, q: &EventQuery) -> Result<Vec<StoredTouch>, StoreError> {
         read_events(&self.tree, self.flushed, q)
+    }
+
+    /// Every planted lure on record.
+    pub fn lures(&self) -> Result<Vec<PlantedLure>, StoreError> {
+        read_lures(&self.db)
     }
 
     /// Counters for `status`.

@@ -235,6 +235,13 @@ impl Writer {
                         self.prune_by_age(SystemTime::now());
                         next = rx.try_recv().ok();
                     }
+                    Command::PutLure { lure, ack } => {
+                        if !pending.is_empty() {
+                            self.commit(&mut pending);
+                        }
+                        let _ = ack.send(self.put_lure(&lure));
+                        next = rx.try_recv().ok();
+                    }
                     Command::Shutdown => stopping = true,
                 }
             }
@@ -270,6 +277,17 @@ impl Writer {
             error!(error = %e, "final store sync failed");
         }
         debug!(next_seq = self.state.next_seq, "store writer stopped");
+    }
+
+    fn put_lure(&mut self, lure: &super::PlantedLure) -> Result<(), ()> {
+        let value = serde_json::to_vec(lure).expect("lure records always serialize");
+        let done = self
+            .db
+            .open_tree(super::LURES_TREE)
+            .and_then(|t| t.insert(lure.lure.as_bytes(), value))
+            .map_err(StoreError::from)
+            .and_then(|_| self.sync());
+        done.map_err(|e| error!(lure = %lure.lure, error = %e, "cannot record a planted lure"))
     }
 
     fn commit(&mut self, pending: &mut Vec<Pending>) {

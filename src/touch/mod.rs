@@ -3,6 +3,7 @@
 //! with typed fields). Every attacker-supplied string in it is bounded by [`clip`] before it is
 //! stored, and passwords are never kept in clear unless the lab switch says so ([`password`]).
 
+pub mod lure;
 pub mod password;
 pub mod ssh;
 
@@ -13,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use lure::{HoneytokenUsed, HoneytokenVia, LureAccess, LureAction, LureProcess, LureSeenBy};
 pub use password::{CharClass, Password, PasswordHasher};
 pub use ssh::{
     SshAuth, SshAuthMethod, SshAuthResult, SshClient, SshCommand, SshCommandSource, SshConnection,
@@ -23,6 +25,10 @@ pub use ssh::{
 pub const MAX_FIELD: usize = 1024;
 /// Bytes of unparseable input kept as a preview.
 pub const MAX_PREVIEW: usize = 64;
+
+/// The address lure touches carry as source and local address: a file has none.
+pub const NO_ADDRESS: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 /// One interaction with a decoy.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,6 +69,10 @@ pub enum Event {
     SshRequest(SshRequest),
     /// An SSH connection, recorded when it ends.
     SshConnection(SshConnection),
+    /// Something done to a planted lure file.
+    LureAccess(LureAccess),
+    /// A lure's credential, offered at a decoy.
+    HoneytokenUsed(HoneytokenUsed),
 }
 
 impl Event {
@@ -77,6 +87,8 @@ impl Event {
             Event::SshCommand(_) => "ssh_command",
             Event::SshRequest(_) => "ssh_request",
             Event::SshConnection(_) => "ssh_connection",
+            Event::LureAccess(_) => "lure_access",
+            Event::HoneytokenUsed(_) => "honeytoken_used",
         }
     }
 }

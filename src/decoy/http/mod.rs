@@ -40,9 +40,20 @@ use super::limit::ConnPermit;
 use super::listen::{self, OpenGuard};
 use crate::config::units::DelayRange;
 use crate::touch::{
-    Connection, ConnectionEnd, Credential, CredentialSource, Event, HttpMalformed, HttpRequest,
-    MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
+    Connection, ConnectionEnd, Credential, CredentialSource, Event, HoneytokenVia, HttpMalformed,
+    HttpRequest, MAX_FIELD, MalformedReason, Timestamp, Touch, clip,
 };
+
+/// Where in an HTTP request a honeytoken was found.
+fn honeytoken_via(source: CredentialSource) -> HoneytokenVia {
+    match source {
+        CredentialSource::Form => HoneytokenVia::HttpForm,
+        CredentialSource::Json => HoneytokenVia::HttpJson,
+        CredentialSource::Basic => HoneytokenVia::HttpBasic,
+        CredentialSource::Bearer => HoneytokenVia::HttpBearer,
+        CredentialSource::Query => HoneytokenVia::HttpQuery,
+    }
+}
 
 /// Settings of one HTTP decoy.
 #[derive(Clone, Debug)]
@@ -437,6 +448,18 @@ async fn handle(
         BodyEnd::Timeout | BodyEnd::Error => None,
         BodyEnd::Complete | BodyEnd::TooLarge => Some(sh.site.answer(&sreq, now)),
     };
+    // Honeytokens are recognised in memory, before the secrets are hashed.
+    let mut used = Vec::new();
+    for s in &captured.submitted {
+        if let Some(m) = s
+            .secret
+            .as_deref()
+            .and_then(|p| sh.ctx.honeytokens.recognise(p))
+        {
+            m.log(peer, s.username.as_deref());
+            used.push(m.used(honeytoken_via(s.source), s.username.as_deref(), false));
+        }
+    }
     let credentials: Vec<Credential> = captured
         .submitted
         .into_iter()
@@ -465,8 +488,17 @@ async fn handle(
     });
     let mut t = touch(&sh, peer, local, event);
     t.at = Timestamp::from(now);
-    let (stored, ()) = tokio::join!(sh.ctx.store.record(t), tokio::time::sleep(delay));
-    if stored.is_err() {
+    let mut touches: Vec<(Touch, u64)> = used
+        .into_iter()
+        .map(|u| {
+            let mut h = touch(&sh, peer, local, Event::HoneytokenUsed(u));
+            h.at = t.at;
+            (h, 1)
+        })
+        .collect();
+    touches.push((t, 1));
+    let (stored, ()) = tokio::join!(sh.ctx.store.record_all(touches), tokio::time::sleep(delay));
+    if stored.iter().any(|(_, r)| r.is_err()) {
         return Err(NoAnswer::NotDurable);
     }
     recorded.fetch_add(1, Ordering::Relaxed);

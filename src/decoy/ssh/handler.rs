@@ -28,9 +28,10 @@ use super::Shared;
 use super::shell::{self, Shell, User};
 use super::tty::{Key, LineEditor};
 use super::wire::Tap;
+use crate::honeytoken::Match;
 use crate::touch::{
-    Event, MAX_FIELD, SshAuth, SshAuthMethod, SshAuthResult, SshClient, SshCommand,
-    SshCommandSource, SshEnd, SshKey, SshRequest, Touch, clip,
+    Event, HoneytokenUsed, HoneytokenVia, MAX_FIELD, SshAuth, SshAuthMethod, SshAuthResult,
+    SshClient, SshCommand, SshCommandSource, SshEnd, SshKey, SshRequest, Touch, clip,
 };
 
 /// Sessions one connection may open (OpenSSH `MaxSessions`).
@@ -108,6 +109,8 @@ pub struct Conn {
     client: Option<SshClient>,
     user: Option<User>,
     channels: HashMap<ChannelId, Chan>,
+    /// A honeytoken recognised in the request being answered: recorded with its answer.
+    honeytoken: Option<HoneytokenUsed>,
 }
 
 impl Conn {
@@ -132,6 +135,7 @@ impl Conn {
             client: None,
             user: None,
             channels: HashMap::new(),
+            honeytoken: None,
         }
     }
 
@@ -147,6 +151,30 @@ impl Conn {
             .await
             .map(|_| ())
             .map_err(|_| ConnError::NotDurable)
+    }
+
+    /// Records an auth request's touch, and the honeytoken use found in it, together.
+    async fn record_auth(&mut self, event: SshAuth) -> Result<(), ConnError> {
+        let Some(used) = self.honeytoken.take() else {
+            return self.record(Event::SshAuth(event)).await;
+        };
+        let touches = vec![
+            (self.touch(Event::HoneytokenUsed(used)), 1),
+            (self.touch(Event::SshAuth(event)), 1),
+        ];
+        for (_, r) in self.sh.ctx.store.record_all(touches).await {
+            r.map_err(|_| ConnError::NotDurable)?;
+        }
+        Ok(())
+    }
+
+    /// Checks an offered secret against the fleet's honeytokens, in memory, before anything
+    /// hashes it; a match is kept for [`Conn::record_auth`].
+    fn honeytoken(&mut self, user: &str, secret: &str, via: HoneytokenVia) -> Option<Match> {
+        let m = self.sh.ctx.honeytokens.recognise(secret)?;
+        m.log(self.peer, Some(user));
+        self.honeytoken = Some(m.used(via, Some(user), false));
+        Some(m)
     }
 
     /// The client's identification and HASSH: both are on the wire long before any
@@ -199,10 +227,7 @@ impl Conn {
             event.result = SshAuthResult::TooManyFailures;
         }
         let delay = self.failure_delay(event.method, &event.username);
-        let (stored, ()) = tokio::join!(
-            self.record(Event::SshAuth(event)),
-            tokio::time::sleep(delay)
-        );
+        let (stored, ()) = tokio::join!(self.record_auth(event), tokio::time::sleep(delay));
         stored?;
         if last {
             self.tap.end(SshEnd::TooManyFailures);
@@ -256,7 +281,7 @@ impl Conn {
     ) -> Result<Auth, ConnError> {
         let mut event = self.auth_event(method, &user.name, password, SshAuthResult::Accepted);
         event.key = key;
-        self.record(Event::SshAuth(event)).await?;
+        self.record_auth(event).await?;
         tracing::info!(peer = %self.peer, user = ?user.name, "login accepted");
         *self
             .stats
@@ -452,6 +477,16 @@ impl Handler for Conn {
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, ConnError> {
         self.request();
+        if let Some(m) = self.honeytoken(user, password, HoneytokenVia::SshPassword)
+            && let Some(u) = self.sh.accepts_honeytoken(user, &m)
+        {
+            if let Some(h) = self.honeytoken.as_mut() {
+                h.accepted = true;
+            }
+            return self
+                .accepted(SshAuthMethod::Password, u, Some(password), None)
+                .await;
+        }
         if let Some(u) = self.sh.accepts_password(user, password) {
             return self
                 .accepted(SshAuthMethod::Password, u, Some(password), None)

@@ -35,6 +35,7 @@ use super::DecoyCtx;
 use super::limit::ConnPermit;
 use super::listen::{self, OpenGuard};
 use crate::config::units::DelayRange;
+use crate::honeytoken::Match;
 use crate::touch::{Event, SshConnection, SshEnd};
 
 /// Settings of one SSH decoy.
@@ -53,6 +54,8 @@ pub struct SshSettings {
     pub max_auth_tries: u32,
     /// The only credentials ever accepted.
     pub accept: Vec<Accept>,
+    /// Whether the honeytokens of lures bound to this decoy (`credential_for`) log in too.
+    pub accept_honeytokens: bool,
     /// The fake host behind an accepted login.
     pub shell: ShellSettings,
     /// Resource limits.
@@ -174,6 +177,16 @@ impl Shared {
         ok.then(|| self.host.user(user).cloned()).flatten()
     }
 
+    /// The user a recognised honeytoken logs in as: only with `accept_honeytokens`, only a
+    /// token of a lure bound to this decoy, and only as the user that lure names.
+    fn accepts_honeytoken(&self, user: &str, m: &Match) -> Option<User> {
+        let lure = m.lure.as_ref()?;
+        let ok = self.settings.accept_honeytokens
+            && lure.credential_for.as_deref() == Some(&*self.ctx.name)
+            && lure.user.as_deref() == Some(user);
+        ok.then(|| self.host.user(user).cloned()).flatten()
+    }
+
     /// Whether `key` may log in as `user`.
     fn accepts_key(&self, user: &str, key: &PublicKey) -> bool {
         self.settings.accept.iter().any(|a| {
@@ -197,21 +210,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The fake host's users: one per distinct `accept:` username, root as uid 0, the others
 /// from 1000 up in the order they are listed.
-fn users(accept: &[Accept]) -> Vec<User> {
+/// The fake host's users: those of `accept:`, then the users named by lures whose
+/// honeytokens log in here.
+fn users<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<User> {
     let mut users: Vec<User> = Vec::new();
     let mut next = 1000;
-    for a in accept {
-        if users.iter().any(|u| u.name == a.user) {
+    for name in names {
+        if users.iter().any(|u| u.name == name) {
             continue;
         }
-        let uid = if a.user == "root" {
+        let uid = if name == "root" {
             0
         } else {
             next += 1;
             next - 1
         };
         users.push(User {
-            name: a.user.clone(),
+            name: name.to_string(),
             uid,
         });
     }
@@ -239,10 +254,20 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             keepalive_interval: None,
             ..Default::default()
         };
+        let bound = if settings.accept_honeytokens {
+            ctx.honeytokens.bound_to(&ctx.name)
+        } else {
+            Vec::new()
+        };
+        let names = settings
+            .accept
+            .iter()
+            .map(|a| a.user.as_str())
+            .chain(bound.iter().filter_map(|l| l.user.as_deref()));
         let host = Host::new(
             &settings.shell.hostname,
             &profile.data().distro,
-            users(&settings.accept),
+            users(names),
             &settings.shell.files,
         );
         let (max, per_source) = (
