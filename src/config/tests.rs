@@ -473,3 +473,73 @@ fn every_problem_in_an_ssh_decoy_is_reported_at_its_position() {
     }
     assert_eq!(errs.len(), want.len(), "{errs:#?}");
 }
+
+#[test]
+fn a_lure_loads_with_its_owner_completed_and_its_decoy_checked() {
+    let main = format!("{MAIN}identity:\n  email_domain: example.com\n");
+    let f = Fixture::new(&main)
+        .decoy("ssh.yaml", "kind: ssh\nlisten: 127.0.0.1:0\n")
+        .decoy(
+            "alice-notes.yaml",
+            "kind: lure\nhost: alice-laptop\npath: ./home/notes.txt\nowner: alice\ntemplate: ssh-notes\ncredential_for: ssh\nmode: \"0640\"\n",
+        );
+    let c = load(Some(&f.main())).unwrap();
+    let DecoyKind::Lure(l) = &c.decoys[0].kind else {
+        panic!("a lure")
+    };
+    assert_eq!(&*l.owner, "alice@example.com");
+    assert_eq!(l.path, f.dir.path().join("decoys/home/notes.txt"));
+    assert_eq!(l.mode, Some(0o640));
+    assert_eq!(l.credential_for.as_deref(), Some("ssh"));
+}
+
+#[test]
+fn every_lure_mistake_is_named_where_it_is() {
+    let f = Fixture::new(MAIN)
+        .decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n")
+        .decoy(
+            "bad.yaml",
+            "kind: lure\nhost: alice laptop\npath: /home/alice/.netrc\nowner: alice\ntemplate: netrx\ncredential_for: sshh\nmode: \"999\"\ntarget: { port: 0 }\n",
+        );
+    assert_eq!(
+        f.errors(),
+        [
+            "decoys/bad.yaml:2:7: invalid lure host (the sensor id that plants it): invalid sensor id \"alice laptop\": expected 1 to 64 letters, digits, `.`, `-` or `_`",
+            "decoys/bad.yaml:5:11: unknown template \"netrx\": expected one of aws-credentials, ssh-notes, ssh-config, netrc, env-file, git-credentials, kubeconfig, passwords-csv",
+            "decoys/bad.yaml:8:17: target port 0 is no address to write into a lure: expected 1 to 65535",
+            "decoys/bad.yaml:7:7: invalid mode \"999\": expected octal permission bits the owner can read, like \"0600\" or \"0644\"",
+        ]
+    );
+    let f = Fixture::new(MAIN)
+        .decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n")
+        .decoy(
+            "l.yaml",
+            "kind: lure\nhost: a\npath: /x/.netrc\nowner: alice\ntemplate: netrc\ncredential_for: sshh\n",
+        );
+    assert_eq!(
+        f.errors(),
+        [
+            "decoys/l.yaml:6:17: credential_for names no SSH or HTTP decoy \"sshh\": expected one of web",
+            "decoys/l.yaml:4:8: owner \"alice\" has no domain: write the email address, or set `identity.email_domain` in the main file",
+        ]
+    );
+}
+
+#[test]
+fn a_custom_lure_template_is_checked_at_its_own_line_and_column() {
+    let f = Fixture::new(MAIN).decoy(
+        "l.yaml",
+        "kind: lure\nhost: a\npath: /x/notes\nowner: a@example.com\ntemplate_file: ./notes.tmpl\n",
+    );
+    fs::write(
+        f.dir.path().join("decoys/notes.tmpl"),
+        "db pass:\n  {{pasword}}\n",
+    )
+    .unwrap();
+    let errs = f.errors();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("decoys/notes.tmpl:2:3: unknown placeholder {{pasword}}"),
+        "{errs:?}"
+    );
+}

@@ -8,5 +8,6 @@ mod durability;
 mod harness;
 mod hostile;
 mod http;
+mod lures;
 mod realism;
 mod ssh;

@@ -108,6 +108,8 @@ impl LureSettings {
         let port = match (self.target.port, decoy) {
             (Some(p), _) => p,
             (None, Some(a)) if a.port() != 0 => a.port(),
+            // A file that names no port (AWS credentials) needs none.
+            (None, _) if !self.template.uses(template::Var::Port) => 0,
             (None, Some(_)) => {
                 return Err(
                     "its decoy listens on port 0 and is not running: set `target.port`, or plant it with the daemon running"

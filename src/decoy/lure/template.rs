@@ -266,6 +266,13 @@ impl LureTemplate {
         })
     }
 
+    /// Whether the template has the placeholder `var`.
+    pub fn uses(&self, var: Var) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Slot(v) if *v == var))
+    }
+
     /// Whether the template carries any honeytoken.
     pub fn has_secret(&self) -> bool {
         self.pieces
