@@ -206,6 +206,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 check_every: config.lure_check_every,
                 shutdown: shutdown.clone(),
                 replanted,
+                ignore_processes: config.ignore_processes.clone(),
+                metrics: metrics.clone(),
             },
         ));
     }

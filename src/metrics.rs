@@ -44,6 +44,8 @@ pub struct Metrics {
     pub connections_open: Family<DecoyLabels, Gauge>,
     /// Connections refused because a connection cap was reached, by decoy and cap.
     pub connections_refused: Family<DecoyKindLabels, Counter>,
+    /// Lure opens not recorded because the process is in `lures.ignore_processes`.
+    pub lure_opens_ignored: Counter,
 }
 
 impl Default for Metrics {
@@ -128,6 +130,12 @@ impl Metrics {
             "Connections closed at once because a connection cap was reached",
             connections_refused.clone(),
         );
+        let lure_opens_ignored = Counter::default();
+        r.register(
+            "lure_opens_ignored",
+            "Lure opens not recorded because the process is in lures.ignore_processes",
+            lure_opens_ignored.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             touches,
@@ -142,6 +150,7 @@ impl Metrics {
             store_bytes,
             connections_open,
             connections_refused,
+            lure_opens_ignored,
         }
     }
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub advertise_host: Arc<str>,
     /// How often planted lures are checked.
     pub lure_check_every: Duration,
+    /// Executables (full paths or file names) whose lure opens are not recorded.
+    pub ignore_processes: Vec<String>,
 }
 
 /// Default interval of the lure check.
@@ -132,6 +134,7 @@ pub fn builtin() -> Config {
         fleet_secret_file: None,
         advertise_host: default_advertise_host(),
         lure_check_every: DEFAULT_LURE_CHECK,
+        ignore_processes: Vec::new(),
     }
 }
 
@@ -266,6 +269,19 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         DEFAULT_LURE_CHECK,
         &mut errors,
     );
+    let mut ignore_processes = Vec::new();
+    for p in lures_section.ignore_processes.iter().flatten() {
+        let v = p.value.trim();
+        if v.is_empty() || v.len() > 4096 || v.contains('\0') {
+            errors.push(ConfigError::spanned(
+                path,
+                p,
+                "invalid ignore_processes entry: expected an executable's full path or file name",
+            ));
+        } else {
+            ignore_processes.push(v.to_string());
+        }
+    }
     if let (Some(d), Some(v)) = (lure_check_every, &lures_section.check_every)
         && !(Duration::from_millis(100)..=Duration::from_secs(86_400)).contains(&d)
     {
@@ -359,6 +375,7 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         fleet_secret_file,
         advertise_host,
         lure_check_every: lure_check_every.expect("no error means a duration"),
+        ignore_processes,
     })
 }
 

@@ -38,6 +38,8 @@ pub struct RawIdentity {
 pub struct RawLures {
     /// How often planted lures are checked against what was planted.
     pub check_every: Option<Spanned<String>>,
+    /// Executables whose opens of lures are not recorded (when attribution is on).
+    pub ignore_processes: Option<Vec<Spanned<String>>>,
 }
 
 /// `sensor:` section.

@@ -193,6 +193,44 @@ pub struct PlantedLure {
     pub credentials: Vec<String>,
     /// The file as written.
     pub file: FileState,
+    /// Where it stood at the last check of a running daemon, so a change is recorded once,
+    /// not again at every start.
+    #[serde(default, skip_serializing_if = "LureState::is_intact")]
+    pub state: LureState,
+}
+
+/// Where a planted lure stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LureState {
+    /// The file decoyd wrote, unchanged.
+    #[default]
+    Intact,
+    /// Nothing is at its path.
+    Missing,
+    /// A file at its path has other contents than decoyd wrote (edited in place, or saved
+    /// over it by an editor or `sed -i`).
+    Modified,
+    /// Something else stands at its path with the contents decoyd wrote (a copy put back),
+    /// or something that is not a plain file (a link, a folder).
+    Replaced,
+}
+
+impl LureState {
+    fn is_intact(&self) -> bool {
+        *self == LureState::Intact
+    }
+}
+
+impl std::fmt::Display for LureState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LureState::Intact => "intact",
+            LureState::Missing => "missing",
+            LureState::Modified => "modified",
+            LureState::Replaced => "replaced",
+        })
+    }
 }
 
 /// What a lure file names.

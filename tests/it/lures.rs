@@ -257,12 +257,20 @@ fn every_template_is_planted_as_its_tool_reads_it_and_a_read_names_the_owner() {
         let ev = s.events();
         of_type(&ev, "lure_access")
             .into_iter()
-            .find(|e| e["event"]["lure"] == "alice-aws" && e["event"]["action"] == "opened")
+            .filter(|e| e["event"]["lure"] == "alice-aws" && e["event"]["action"] == "opened")
+            // The parser's read came first; `cat` is the newest.
+            .nth(1)
             .cloned()
     });
     assert_eq!(opened["event"]["owner"], "alice@example.com");
     assert_eq!(opened["event"]["path"], aws.display().to_string());
     assert_eq!(opened["decoy"], "alice-aws");
+    if may_attribute() {
+        assert_eq!(
+            opened["event"]["process"]["cmdline"],
+            format!("cat {}", aws.display())
+        );
+    }
 
     // The netrc's credential, as curl sends it, is a honeytoken use for alice at the HTTP decoy.
     let (ok, _) = curl(&[
@@ -472,7 +480,27 @@ fn verify_and_the_running_check_see_an_edit_and_a_deletion() {
     );
     let v = s.cli(&["lures", "verify"]);
     assert!(String::from_utf8_lossy(&v.stdout).contains("alice-aws\tintact"));
-    drop(d);
+
+    // After kill -9 and a restart: nothing is planted twice, and the edit, already recorded,
+    // is not recorded again.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = of_type(&s.events(), "lure_access").len();
+    d.kill();
+    let d = s.start();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        of_type(&s.events(), "lure_access").len(),
+        before,
+        "{:#?}",
+        s.events()
+    );
+    assert!(!d.log().contains("lure planted"), "{}", d.log());
+    let v = s.cli(&["lures", "verify"]);
+    let out = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        out.contains("alice-aws\tintact") && out.contains("alice-env\tmodified"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -535,6 +563,22 @@ fn a_lure_planted_by_one_sensor_is_recognised_by_another_of_the_fleet_and_forger
         server.password_hmac(&forged)
     );
 
+    // A sensor of the same fleet whose catalogue lacks the lure still knows a honeytoken,
+    // by its lure id, and names no one.
+    let stranger = sensor("stranger", "", SECRET)
+        .decoy("ssh", SSH)
+        .with_host_keys("ssh");
+    let d4 = stranger.start();
+    refused(d4.addr("ssh"), "deploy", &pw, None);
+    let ev = stranger.events();
+    let u = used(&ev);
+    assert_eq!(u.len(), 1, "{ev:#?}");
+    assert_eq!(
+        u[0]["event"]["lure_id"],
+        used(&server.events())[0]["event"]["lure_id"]
+    );
+    assert!(u[0]["event"].get("lure").is_none() && u[0]["event"].get("owner").is_none());
+
     // A sensor with another fleet secret sees an ordinary password.
     let other = sensor("elsewhere", "", "0123456789abcdef0123456789abcdef\n")
         .decoy("ssh", SSH)
@@ -542,4 +586,93 @@ fn a_lure_planted_by_one_sensor_is_recognised_by_another_of_the_fleet_and_forger
     let d3 = other.start();
     refused(d3.addr("ssh"), "deploy", &pw, None);
     assert!(used(&other.events()).is_empty());
+}
+
+/// Whether this process may use fanotify: CAP_SYS_ADMIN (bit 21) in its effective set. The
+/// daemon, started by the test, has the same.
+fn may_attribute() -> bool {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+        .unwrap();
+    caps & (1 << 21) != 0
+}
+
+#[test]
+fn opens_name_the_reader_except_ignored_processes_and_decoyd_itself() {
+    let s = sensor(
+        "alice-laptop",
+        "lures:\n  check_every: 100ms\n  ignore_processes: [head]\n",
+        SECRET,
+    );
+    let path = lure(&s, "alice-aws", "aws-credentials", ".aws/credentials", "");
+    let d = s.start();
+    let attributed = may_attribute();
+    let log = d.log();
+    if attributed {
+        assert!(log.contains("lure attribution is on"), "{log}");
+    } else {
+        assert!(log.contains("lure attribution is off"), "{log}");
+    }
+
+    // A new mtime, the contents unchanged: the check must read the file to know, and that
+    // read is decoyd's own, never recorded. (os.utime opens nothing; `touch` would.)
+    python(
+        "import os,sys; os.utime(sys.argv[1], (1_600_000_000, 1_600_000_000))",
+        &path,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let head = Command::new("head")
+        .args(["-c", "1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(head.status.success());
+    let cat = Command::new("cat").arg(&path).output().unwrap();
+    assert!(cat.status.success());
+
+    let opened = |ev: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        of_type(ev, "lure_access")
+            .into_iter()
+            .filter(|e| e["event"]["action"] == "opened")
+            .cloned()
+            .collect()
+    };
+    let expected = if attributed { 1 } else { 2 };
+    wait_for("the reads", Duration::from_secs(10), || {
+        (opened(&s.events()).len() >= expected).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let ev = s.events();
+    let opens = opened(&ev);
+    assert_eq!(opens.len(), expected, "{opens:#?}");
+    assert!(
+        of_type(&ev, "lure_access")
+            .iter()
+            .all(|e| e["event"]["action"] == "opened"),
+        "the new mtime alone is no change: {ev:#?}"
+    );
+    let last = &opens[expected - 1]["event"];
+    if attributed {
+        let p = &last["process"];
+        assert_eq!(
+            p["exe"].as_str().unwrap().rsplit('/').next(),
+            Some("cat"),
+            "{p}"
+        );
+        assert_eq!(p["cmdline"], format!("cat {}", path.display()));
+        assert_eq!(
+            p["uid"].as_u64(),
+            Some(fs::metadata(s.dir.path()).unwrap().uid() as u64)
+        );
+        assert!(
+            d.metrics().contains("decoyd_lure_opens_ignored_total 1"),
+            "{}",
+            d.metrics()
+        );
+    } else {
+        assert!(last.get("process").is_none());
+    }
 }

@@ -7,6 +7,7 @@
 //! Invariants: decoyd writes a lure only where the config says, never over a file it did not
 //! create (the store records the identity of every file it planted), and never deletes one.
 
+pub mod attribution;
 pub mod plant;
 pub mod template;
 pub mod watch;

@@ -25,32 +25,7 @@ use crate::touch::Timestamp;
 /// Largest lure file read back for checking.
 const MAX_READ: u64 = 1 << 20;
 
-/// Where a lure stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LureState {
-    /// The file decoyd wrote, unchanged.
-    Intact,
-    /// Nothing is at its path.
-    Missing,
-    /// A file at its path has other contents than decoyd wrote (edited in place, or saved
-    /// over it by an editor or `sed -i`).
-    Modified,
-    /// Something else stands at its path with the contents decoyd wrote (a copy put back),
-    /// or something that is not a plain file (a link, a folder).
-    Replaced,
-}
-
-impl fmt::Display for LureState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LureState::Intact => "intact",
-            LureState::Missing => "missing",
-            LureState::Modified => "modified",
-            LureState::Replaced => "replaced",
-        })
-    }
-}
+pub use crate::store::LureState;
 
 /// Why a lure was not planted.
 #[derive(Debug)]
@@ -224,6 +199,7 @@ pub fn plant(
             .map(|(v, _)| v.name().to_string())
             .collect(),
         file,
+        state: LureState::Intact,
     }))
 }
 

@@ -9,8 +9,9 @@
 //! lure (its metadata changed), the watcher is told to expect that open, so decoyd's own read
 //! is never recorded as someone else's.
 //!
-//! inotify does not say who did it. Attribution (pid, uid, executable) needs fanotify and
-//! CAP_SYS_ADMIN, which this version does not use; it says so once at start.
+//! inotify does not say who did it. Where decoyd has CAP_SYS_ADMIN, [`super::attribution`]
+//! takes over the opens, with the process behind each; without it, decoyd says once at start
+//! that attribution is off, and inotify's opens are recorded without a process.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use super::attribution::{Attribution, Opened, ignored};
 use super::{LureState, check};
 use crate::store::{PlantedLure, Store};
 use crate::touch::{Event, LureAccess, LureAction, LureSeenBy, NO_ADDRESS, Timestamp, Touch};
@@ -54,6 +56,11 @@ pub struct WatchCtx {
     pub shutdown: CancellationToken,
     /// Planting records made while running (`decoyd lures plant` through the admin API).
     pub replanted: mpsc::Receiver<PlantedLure>,
+    /// Executables (full paths or file names) whose opens are not recorded, when attribution
+    /// says who opened: backup agents, indexers.
+    pub ignore_processes: Vec<String>,
+    /// Metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 struct Lure {
@@ -69,10 +76,19 @@ struct Lure {
 
 /// Watches `lures` until shutdown.
 pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
-    info!(
-        lures = lures.len(),
-        "lure attribution is off: the process and user behind a file access need fanotify, which this version does not use"
-    );
+    let mut attribution = match Attribution::start() {
+        Ok(a) => {
+            info!(
+                lures = lures.len(),
+                "lure attribution is on: opens are recorded with their process (fanotify)"
+            );
+            Some(a)
+        }
+        Err(why) => {
+            info!(lures = lures.len(), reason = %why, "lure attribution is off: opens are recorded without the process behind them");
+            None
+        }
+    };
     let (tx, mut rx) = mpsc::channel::<notify::Result<notify::Event>>(QUEUE);
     let watcher = notify::recommended_watcher(move |ev| {
         // This runs on notify's own thread: waiting here is backpressure into the kernel's
@@ -90,6 +106,7 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
     for w in lures {
         add(&mut by_path, &mut watcher, w.name, w.record);
     }
+    mark_all(&by_path, &mut attribution);
     // The first tick is at once: what changed while decoyd was stopped is recorded now.
     let mut tick = tokio::time::interval(ctx.check_every);
     loop {
@@ -106,6 +123,25 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
                 let name: Arc<str> = Arc::from(rec.lure.as_str());
                 by_path.retain(|_, l| l.name != name);
                 add(&mut by_path, &mut watcher, name, rec);
+                mark_all(&by_path, &mut attribution);
+            }
+            Some(first) = async {
+                match attribution.as_mut() {
+                    Some(a) => a.opened.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let mut opens = vec![first];
+                if let Some(a) = attribution.as_mut() {
+                    while opens.len() < 256 {
+                        match a.opened.try_recv() {
+                            Ok(o) => opens.push(o),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                let touches = on_opens(&by_path, opens, &ctx);
+                record(&ctx.store, touches).await;
             }
             Some(first) = rx.recv() => {
                 let mut events = vec![first];
@@ -115,7 +151,7 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
                         Err(_) => break,
                     }
                 }
-                let touches = on_events(&mut by_path, events, &ctx.sensor);
+                let touches = on_events(&mut by_path, events, &ctx.sensor, attribution.is_some());
                 record(&ctx.store, touches).await;
             }
             _ = settle => {
@@ -131,6 +167,7 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
                     l.check_at = None;
                     touches.extend(check_one(l, &ctx.sensor, LureSeenBy::Watch).map(|t| (t, 1)));
                 }
+                mark_all(&by_path, &mut attribution);
                 record(&ctx.store, touches).await;
             }
             _ = tick.tick() => {
@@ -138,11 +175,26 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
                 for l in by_path.values_mut() {
                     touches.extend(check_one(l, &ctx.sensor, LureSeenBy::Check).map(|t| (t, 1)));
                 }
+                // A lure replaced since the last check is another inode, not yet marked.
+                mark_all(&by_path, &mut attribution);
                 record(&ctx.store, touches).await;
             }
         }
+        persist(&mut by_path, &ctx.store).await;
     }
     drop(watcher);
+}
+
+/// Writes each lure's new state to its record, so a restart does not record it again.
+async fn persist(by_path: &mut HashMap<PathBuf, Lure>, store: &Store) {
+    for l in by_path.values_mut() {
+        if l.record.state != l.state {
+            l.record.state = l.state;
+            if let Err(e) = store.put_lure(l.record.clone()).await {
+                warn!(lure = %l.name, error = %e, "cannot record the lure's state");
+            }
+        }
+    }
 }
 
 fn add(
@@ -163,12 +215,63 @@ fn add(
         path,
         Lure {
             name,
+            state: record.state,
             record,
-            state: LureState::Intact,
             own_opens: 0,
             check_at: None,
         },
     );
+}
+
+/// Marks every lure file there is now. A kernel without open-permission events turns
+/// attribution off, once, with the reason.
+fn mark_all(by_path: &HashMap<PathBuf, Lure>, attribution: &mut Option<Attribution>) {
+    let Some(a) = attribution.as_ref() else {
+        return;
+    };
+    for (path, l) in by_path {
+        match a.mark(path) {
+            Ok(()) => {}
+            // Missing for now: marked when it is back.
+            Err(nix::errno::Errno::ENOENT) => {}
+            Err(nix::errno::Errno::EINVAL) => {
+                warn!(
+                    "lure attribution is off: this kernel has no fanotify open-permission events"
+                );
+                *attribution = None;
+                return;
+            }
+            Err(e) => warn!(lure = %l.name, error = %e, "cannot mark the lure for attribution"),
+        }
+    }
+}
+
+/// Touches for attributed opens: decoyd's own and those of ignored processes are left out.
+fn on_opens(
+    by_path: &HashMap<PathBuf, Lure>,
+    opens: Vec<Opened>,
+    ctx: &WatchCtx,
+) -> Vec<(Touch, u64)> {
+    let mut out = Vec::new();
+    for o in opens {
+        let Some(l) = by_path.get(&absolute(&o.path)) else {
+            continue;
+        };
+        if o.own {
+            continue;
+        }
+        if ignored(&o.process, &ctx.ignore_processes) {
+            debug!(lure = %l.name, exe = ?o.process.exe, "open by an ignored process");
+            ctx.metrics.lure_opens_ignored.inc();
+            continue;
+        }
+        let mut t = touch(l, &ctx.sensor, LureAction::Opened, LureSeenBy::Watch);
+        if let Event::LureAccess(a) = &mut t.event {
+            a.process = Some(o.process);
+        }
+        out.push((t, 1));
+    }
+    out
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -218,6 +321,7 @@ fn on_events(
     by_path: &mut HashMap<PathBuf, Lure>,
     events: Vec<notify::Result<notify::Event>>,
     sensor: &Arc<str>,
+    attributed: bool,
 ) -> Vec<(Touch, u64)> {
     let mut out: Vec<(Touch, u64)> = Vec::new();
     for ev in events {
@@ -258,9 +362,15 @@ fn on_events(
                 l.check_at = Some(Instant::now() + SETTLE);
                 continue;
             };
-            if action == LureAction::Opened && l.own_opens > 0 {
-                l.own_opens -= 1;
-                continue;
+            if action == LureAction::Opened {
+                // With attribution, opens come from fanotify, with their process.
+                if attributed {
+                    continue;
+                }
+                if l.own_opens > 0 {
+                    l.own_opens -= 1;
+                    continue;
+                }
             }
             match action {
                 LureAction::Deleted | LureAction::Renamed => l.state = LureState::Missing,
