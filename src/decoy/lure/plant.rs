@@ -300,3 +300,115 @@ pub fn check(rec: &PlantedLure) -> (LureState, bool) {
         Err(_) => (LureState::Replaced, false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoy::lure::{Builtin, LureTemplate, TargetSpec};
+    use std::sync::Arc;
+
+    fn lure(path: &Path) -> LureSettings {
+        LureSettings {
+            host: "h".into(),
+            path: path.to_path_buf(),
+            owner: Arc::from("alice@example.com"),
+            template: LureTemplate::builtin(Builtin::Netrc),
+            credential_for: None,
+            target: TargetSpec::default(),
+            mode: None,
+            file_owner: None,
+            age: Some(Duration::from_secs(86_400)),
+        }
+    }
+
+    fn cx(key: &FleetKey) -> PlantContext<'_> {
+        PlantContext {
+            name: "alice-netrc",
+            key,
+            sensor: "h",
+            target: Target {
+                host: "git.corp.example".into(),
+                port: 443,
+                user: "alice".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_planted_lure_is_intact_until_it_is_edited_replaced_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/.netrc");
+        let key = FleetKey::new(&[4; 32]);
+        let l = lure(&path);
+        let rec = plant(&l, &cx(&key), None).unwrap().unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(dir.path().join("sub"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert_eq!(rec.credentials, ["password"]);
+        assert_eq!(check(&rec), (LureState::Intact, false));
+        // Planting again: nothing to do.
+        assert!(plant(&l, &cx(&key), Some(&rec)).unwrap().is_none());
+
+        // A new mtime alone: read to be sure, still intact.
+        let f = File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000))
+            .unwrap();
+        assert_eq!(check(&rec), (LureState::Intact, true));
+
+        // The same contents under a new inode: replaced.
+        let text = fs::read(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        assert_eq!(check(&rec), (LureState::Missing, false));
+        fs::write(&path, &text).unwrap();
+        assert_eq!(check(&rec).0, LureState::Replaced);
+        // Other contents: modified; and planting refuses to touch it.
+        fs::write(&path, b"machine x login y password z\n").unwrap();
+        assert_eq!(check(&rec).0, LureState::Modified);
+        let e = plant(&l, &cx(&key), Some(&rec)).unwrap_err();
+        assert!(
+            matches!(e, PlantError::Changed(_, LureState::Modified)),
+            "{e}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"machine x login y password z\n");
+        // A link where the lure was: replaced, never followed.
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &path).unwrap();
+        assert_eq!(check(&rec), (LureState::Replaced, false));
+    }
+
+    #[test]
+    fn a_file_or_link_decoyd_did_not_create_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = FleetKey::new(&[4; 32]);
+        let path = dir.path().join(".netrc");
+        fs::write(&path, b"theirs").unwrap();
+        let e = plant(&lure(&path), &cx(&key), None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("refusing to plant at {}", path.display()))
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"theirs");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        assert!(matches!(
+            plant(&lure(&link), &cx(&key), None),
+            Err(PlantError::Foreign(_))
+        ));
+        assert!(!dir.path().join("nowhere").exists());
+        // No temporary file is left behind either time.
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+}
