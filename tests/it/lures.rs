@@ -103,6 +103,13 @@ fn every_template_is_planted_as_its_tool_reads_it_and_a_read_names_the_owner() {
         .decoy("ssh", SSH)
         .decoy("web", WEB)
         .with_host_keys("ssh");
+    // Another user's file, as root plants it (or this user's, when the tests run as one).
+    let me = fs::metadata(s.dir.path()).unwrap();
+    let (uid, gid) = if me.uid() == 0 {
+        (4242, 4343)
+    } else {
+        (me.uid(), me.gid())
+    };
     let aws = lure(&s, "alice-aws", "aws-credentials", ".aws/credentials", "");
     let notes = lure(
         &s,
@@ -151,7 +158,7 @@ fn every_template_is_planted_as_its_tool_reads_it_and_a_read_names_the_owner() {
         "alice-csv",
         "passwords-csv",
         "Downloads/passwords.csv",
-        "credential_for: web\nmode: \"0640\"\nage: 90d\n",
+        &format!("credential_for: web\nmode: \"0640\"\nage: 90d\nfile_owner: \"{uid}:{gid}\"\n"),
     );
     let d = s.start();
     let ssh_port = d.addr("ssh").port();
@@ -230,6 +237,7 @@ fn every_template_is_planted_as_its_tool_reads_it_and_a_read_names_the_owner() {
     assert_eq!(meta(&csv).mode() & 0o777, 0o640);
     assert_eq!(meta(&notes).mode() & 0o777, 0o644);
     assert_eq!(meta(&aws).uid(), meta(s.dir.path()).uid());
+    assert_eq!((meta(&csv).uid(), meta(&csv).gid()), (uid, gid));
     let age = |p: &Path| {
         SystemTime::now()
             .duration_since(meta(p).modified().unwrap())
