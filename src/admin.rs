@@ -49,6 +49,8 @@ pub struct AdminState {
     pub listening: Vec<Listening>,
     /// Fires at shutdown (ends long polls).
     pub shutdown: CancellationToken,
+    /// Operators' clears, for the scorer.
+    pub clears: tokio::sync::mpsc::Sender<crate::score::scorer::ClearRequest>,
     /// Lures planted by `decoyd lures plant` while the daemon runs, for the watcher.
     pub replanted: tokio::sync::mpsc::Sender<crate::store::PlantedLure>,
 }
@@ -151,7 +153,7 @@ async fn route(
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let post_ok = path == "/api/v1/lures";
+    let post_ok = path == "/api/v1/lures" || path == "/api/v1/identities/clear";
     if req.method() != Method::GET
         && req.method() != Method::HEAD
         && !(post_ok && req.method() == Method::POST)
@@ -192,6 +194,16 @@ async fn route(
                 }
                 "/api/v1/events" => events(req.uri().query().unwrap_or(""), state).await,
                 "/api/v1/lures" if req.method() == Method::POST => put_lure(req, state).await,
+                "/api/v1/identities/clear" => clear_identity(req, state).await,
+                "/api/v1/identities" => match crate::score::scorer::load(&state.store) {
+                    Ok((states, _)) => json_response(
+                        StatusCode::OK,
+                        serde_json::to_vec(&crate::score::scorer::sorted(states))
+                            .unwrap_or_default(),
+                        "application/json",
+                    ),
+                    Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                },
                 "/api/v1/lures" => match state.store.lures() {
                     Ok(l) => json_response(
                         StatusCode::OK,
@@ -207,22 +219,62 @@ async fn route(
     }
 }
 
+/// `POST /api/v1/identities/clear` with `{"email", "reason", "by"}`: an operator lowers a
+/// false positive. The scorer applies it, so it never races with new evidence.
+async fn clear_identity(req: Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
+    #[derive(Deserialize)]
+    struct Clear {
+        email: String,
+        reason: String,
+        by: String,
+    }
+    let body = match read_json_body::<Clear>(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = crate::score::scorer::ClearRequest {
+        email: body.email,
+        by: body.by,
+        reason: body.reason,
+        reply,
+    };
+    if state.clears.send(request).await.is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "scoring is not running");
+    }
+    match answer.await {
+        Ok(Ok(st)) => json_response(
+            StatusCode::OK,
+            serde_json::to_vec(&st).unwrap_or_default(),
+            "application/json",
+        ),
+        Ok(Err(m)) => error(StatusCode::NOT_FOUND, &m),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "scoring stopped"),
+    }
+}
+
+/// A bounded JSON body, or the error answer.
+async fn read_json_body<T: serde::de::DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<T, Response<Full<Bytes>>> {
+    use http_body_util::BodyExt;
+    // Bounded: these requests are a few hundred bytes.
+    #[allow(clippy::disallowed_methods)]
+    let body = http_body_util::Limited::new(req.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"))?
+        .to_bytes();
+    serde_json::from_slice(&body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid request: {e}")))
+}
+
 /// `POST /api/v1/lures`: a lure `decoyd lures plant` has just planted. Recorded, then
 /// watched.
 async fn put_lure(req: Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
-    use http_body_util::BodyExt;
-    // Bounded: a planting record is a few hundred bytes.
-    #[allow(clippy::disallowed_methods)]
-    let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
-    };
-    let rec: crate::store::PlantedLure = match serde_json::from_slice(&body) {
+    let rec: crate::store::PlantedLure = match read_json_body(req).await {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("not a planted lure: {e}")),
+        Err(r) => return r,
     };
     if let Err(e) = state.store.put_lure(rec.clone()).await {
         return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());

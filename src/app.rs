@@ -211,6 +211,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             },
         ));
     }
+    let (clears_tx, clears) = tokio::sync::mpsc::channel(16);
+    tracker.spawn(crate::score::scorer::run(
+        store.clone(),
+        config.scoring.clone(),
+        shutdown.clone(),
+        clears,
+    ));
     let admin_state = Arc::new(AdminState {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -220,6 +227,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         listening: listening.clone(),
         shutdown: shutdown.clone(),
         replanted: replanted_tx,
+        clears: clears_tx,
     });
     let admin_tracker = TaskTracker::new();
     tokio::spawn(admin::run(

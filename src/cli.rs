@@ -58,6 +58,33 @@ pub enum Command {
     Events(EventsArgs),
     /// Planted lure files: list them, plant this sensor's, verify they are intact.
     Lures(LuresArgs),
+    /// Who is compromised: identity levels, scores and reasons; clear a false positive.
+    Identities(IdentitiesArgs),
+}
+
+/// `decoyd identities`.
+#[derive(Debug, Args, Clone)]
+pub struct IdentitiesArgs {
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// What to do; without one, list every identity (people first, then sources).
+    #[command(subcommand)]
+    pub command: Option<IdentitiesCommand>,
+}
+
+/// `decoyd identities` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum IdentitiesCommand {
+    /// Mark a false positive: the level goes back to low, with who and why recorded, and the
+    /// evidence so far no longer counts.
+    Clear {
+        /// The identity's email address.
+        email: String,
+        /// Why (recorded with the clear).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `decoyd lures`.

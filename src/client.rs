@@ -93,6 +93,15 @@ impl AdminClient {
 
     /// `POST path` with a JSON body; succeeds on a 2xx answer.
     pub async fn post_json(&self, path: &str, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        self.post_json_answer(path, value).await.map(|_| ())
+    }
+
+    /// `POST path` with a JSON body, returning the body of a 2xx answer.
+    pub async fn post_json_answer(
+        &self,
+        path: &str,
+        value: &impl serde::Serialize,
+    ) -> anyhow::Result<Bytes> {
         let body = serde_json::to_vec(value)?;
         let work = async {
             let stream = TcpStream::connect(self.addr).await?;
@@ -127,7 +136,7 @@ impl AdminClient {
                 String::from_utf8_lossy(&body).trim()
             );
         }
-        Ok(())
+        Ok(body)
     }
 
     /// `GET /api/v1/status`.

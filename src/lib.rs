@@ -17,6 +17,7 @@ pub mod config;
 pub mod decoy;
 pub mod events;
 pub mod honeytoken;
+pub mod identities;
 pub mod logging;
 pub mod lures;
 pub mod metrics;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use decoyd::cli::{Cli, Command};
-use decoyd::{EXIT_BAD_CONFIG, app, config, events, logging, lures};
+use decoyd::{EXIT_BAD_CONFIG, app, config, events, identities, logging, lures};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,6 +44,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(app::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Identities(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(identities::run(&config, args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lures(args) => {

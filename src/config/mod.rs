@@ -8,6 +8,7 @@ pub mod error;
 pub mod keys;
 pub mod lure;
 pub mod raw;
+pub mod scoring;
 pub mod ssh;
 pub mod units;
 
@@ -67,6 +68,8 @@ pub struct Config {
     pub lure_check_every: Duration,
     /// Executables (full paths or file names) whose lure opens are not recorded.
     pub ignore_processes: Vec<String>,
+    /// Weights, thresholds, noise control and listed users of scoring.
+    pub scoring: crate::score::ScoringSettings,
 }
 
 /// Default interval of the lure check.
@@ -135,6 +138,7 @@ pub fn builtin() -> Config {
         advertise_host: default_advertise_host(),
         lure_check_every: DEFAULT_LURE_CHECK,
         ignore_processes: Vec::new(),
+        scoring: crate::score::ScoringSettings::default(),
     }
 }
 
@@ -252,6 +256,12 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         None => default_advertise_host(),
     };
     let identity = raw.identity.unwrap_or_default();
+    let scoring = scoring::build(
+        path,
+        raw.scoring.unwrap_or_default(),
+        &identity,
+        &mut errors,
+    );
     let email_domain = identity.email_domain.as_ref().and_then(|d| {
         match check_host_name(d.value.trim().trim_start_matches('@')) {
             Ok(()) => Some(d.value.trim().trim_start_matches('@').to_string()),
@@ -376,6 +386,7 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         advertise_host,
         lure_check_every: lure_check_every.expect("no error means a duration"),
         ignore_processes,
+        scoring: scoring.expect("no error means scoring settings"),
     })
 }
 
@@ -387,6 +398,11 @@ fn main_schema() -> keys::Schema {
         .section("store", Schema::of::<raw::RawStore>())
         .section("identity", Schema::of::<raw::RawIdentity>())
         .section("lures", Schema::of::<raw::RawLures>())
+        .section(
+            "scoring",
+            Schema::of::<raw::RawScoring>()
+                .section("thresholds", Schema::of::<raw::RawThresholds>()),
+        )
 }
 
 fn http_schema() -> keys::Schema {

@@ -24,6 +24,8 @@ pub struct RawMain {
     pub identity: Option<RawIdentity>,
     /// How lures are checked.
     pub lures: Option<RawLures>,
+    /// Weights, thresholds and noise control of scoring.
+    pub scoring: Option<RawScoring>,
 }
 
 /// `identity:` section.
@@ -31,6 +33,36 @@ pub struct RawMain {
 pub struct RawIdentity {
     /// Domain appended to a lure `owner:` given without one.
     pub email_domain: Option<Spanned<String>>,
+    /// Usernames typed at decoys that are identities: name → email address.
+    pub users: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+}
+
+/// `scoring:` section.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawScoring {
+    /// Sources recorded but never scored (scanners, IT tools): addresses or ADDR/LEN.
+    pub allow_sources: Option<Vec<Spanned<String>>>,
+    /// Evidence older than this no longer adds to a score.
+    pub window: Option<Spanned<String>>,
+    /// Confidence (0 to 1) per kind of evidence and per correlation.
+    pub weights: Option<std::collections::BTreeMap<String, Spanned<f64>>>,
+    /// Lowest scores of the levels.
+    pub thresholds: Option<RawThresholds>,
+    /// Highest score from typed usernames alone (kept below `high`).
+    pub typed_name_cap: Option<Spanned<u8>>,
+    /// Highest score from connections and page visits alone (kept below `medium`).
+    pub scan_cap: Option<Spanned<u8>>,
+}
+
+/// `scoring.thresholds`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawThresholds {
+    /// Lowest score of `low`.
+    pub low: Option<Spanned<u8>>,
+    /// Lowest score of `medium`.
+    pub medium: Option<Spanned<u8>>,
+    /// Lowest score of `high`.
+    pub high: Option<Spanned<u8>>,
 }
 
 /// `lures:` section.

@@ -543,3 +543,37 @@ fn a_custom_lure_template_is_checked_at_its_own_line_and_column() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn scoring_settings_load_and_every_mistake_is_named() {
+    let main = format!(
+        "{MAIN}identity:\n  users: {{ alice: alice@example.com }}\nscoring:\n  allow_sources: [10.0.9.0/24, \"fd00::/8\"]\n  window: 2d\n  weights: {{ lure_opened: 0.5, many_sources: 0.4 }}\n  thresholds: {{ low: 10, medium: 40, high: 70 }}\n"
+    );
+    let f = Fixture::new(&main).decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n");
+    let c = load(Some(&f.main())).unwrap();
+    let s = &c.scoring;
+    assert_eq!(s.allow_sources.len(), 2);
+    assert_eq!(s.window, Duration::from_secs(2 * 86_400));
+    assert_eq!(s.weight(crate::score::EvidenceKind::LureOpened), 0.5);
+    assert_eq!(s.bonus_many_sources, 0.4);
+    assert_eq!(s.thresholds, [10, 40, 70]);
+    assert_eq!(
+        s.users,
+        [("alice".to_string(), "alice@example.com".to_string())]
+    );
+
+    let main = format!(
+        "{MAIN}identity:\n  users: {{ bob: not-an-email }}\nscoring:\n  allow_sources: [10.0.9.0/33]\n  weights: {{ lure_openned: 0.5, connection: 2 }}\n  thresholds: {{ low: 50, medium: 40 }}\n"
+    );
+    let f = Fixture::new(&main).decoy("web.yaml", "kind: http\nlisten: 127.0.0.1:0\n");
+    assert_eq!(
+        f.errors(),
+        [
+            "decoyd.yaml:10:19: invalid address block \"10.0.9.0/33\": expected an address or ADDR/LEN, like 10.0.9.0/24",
+            "decoyd.yaml:11:45: weight connection out of range: expected 0 to 1 (a confidence)",
+            "decoyd.yaml:11:28: unknown weight \"lure_openned\": expected one of connection, page_visit, login_guessed_name, login_known_user, lure_opened, lure_changed, honeytoken_used, honeytoken_session, many_sources, read_then_used, many_decoys",
+            "decoyd.yaml:12:34: thresholds 50, 40, 80 out of order: expected 1 <= low < medium < high <= 100",
+            "decoyd.yaml:8:17: invalid identity for user \"bob\": expected an email address like alice@example.com",
+        ]
+    );
+}

@@ -155,12 +155,46 @@ pub(crate) enum Command {
         enqueued: Instant,
     },
     PruneAge,
+    /// Writes identity states and the sequence number scored so far in one atomic batch.
+    PutIdentities {
+        batch: IdentityBatch,
+        ack: oneshot::Sender<Result<(), ()>>,
+    },
     /// Records a planted lure (after the appends before it), durably.
     PutLure {
         lure: Box<PlantedLure>,
         ack: oneshot::Sender<Result<(), ()>>,
     },
     Shutdown,
+}
+
+/// Name of the tree of identity states: `i` key → state (JSON), `mscored` → the last
+/// sequence number scored (8 bytes, big-endian). One tree, so one batch is atomic.
+const IDENTITIES_TREE: &str = "identities";
+const SCORED_KEY: &[u8] = b"mscored";
+
+/// Identity states to write together (serialized by the scorer, which owns their type).
+#[derive(Debug, Default)]
+pub struct IdentityBatch {
+    /// Key and JSON of each state written.
+    pub put: Vec<(String, Vec<u8>)>,
+    /// Keys of states removed.
+    pub remove: Vec<String>,
+    /// The last sequence number scored, when it moved.
+    pub scored: Option<u64>,
+}
+
+fn read_identities(db: &sled::Db) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
+    let tree = db.open_tree(IDENTITIES_TREE)?;
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix(b"i") {
+        out.push(kv?.1.to_vec());
+    }
+    let scored = tree
+        .get(SCORED_KEY)?
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    Ok((out, scored))
 }
 
 /// Name of the tree of planted lures: lure name → [`PlantedLure`] (JSON).
@@ -501,6 +535,25 @@ impl Store {
     pub fn lures(&self) -> Result<Vec<PlantedLure>, StoreError> {
         read_lures(&self.inner.db)
     }
+
+    /// Writes identity states durably and atomically.
+    pub async fn put_identities(&self, batch: IdentityBatch) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Command::PutIdentities { batch, ack })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// Every identity state (JSON) and the last sequence number scored.
+    pub fn identities(&self) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
+        read_identities(&self.inner.db)
+    }
 }
 
 /// The store opened directly by the CLI while no daemon runs.
@@ -519,6 +572,11 @@ impl StoreReader {
     /// Every planted lure on record.
     pub fn lures(&self) -> Result<Vec<PlantedLure>, StoreError> {
         read_lures(&self.db)
+    }
+
+    /// Every identity state (JSON) and the last sequence number scored.
+    pub fn identities(&self) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
+        read_identities(&self.db)
     }
 
     /// Counters for `status`.

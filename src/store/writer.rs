@@ -235,6 +235,13 @@ impl Writer {
                         self.prune_by_age(SystemTime::now());
                         next = rx.try_recv().ok();
                     }
+                    Command::PutIdentities { batch, ack } => {
+                        if !pending.is_empty() {
+                            self.commit(&mut pending);
+                        }
+                        let _ = ack.send(self.put_identities(batch));
+                        next = rx.try_recv().ok();
+                    }
                     Command::PutLure { lure, ack } => {
                         if !pending.is_empty() {
                             self.commit(&mut pending);
@@ -277,6 +284,26 @@ impl Writer {
             error!(error = %e, "final store sync failed");
         }
         debug!(next_seq = self.state.next_seq, "store writer stopped");
+    }
+
+    fn put_identities(&mut self, b: super::IdentityBatch) -> Result<(), ()> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in b.put {
+            batch.insert(format!("i{k}").into_bytes(), v);
+        }
+        for k in b.remove {
+            batch.remove(format!("i{k}").into_bytes());
+        }
+        if let Some(seq) = b.scored {
+            batch.insert(super::SCORED_KEY, &seq.to_be_bytes()[..]);
+        }
+        let done = self
+            .db
+            .open_tree(super::IDENTITIES_TREE)
+            .and_then(|t| t.apply_batch(batch))
+            .map_err(StoreError::from)
+            .and_then(|_| self.sync());
+        done.map_err(|e| error!(error = %e, "cannot record identity states"))
     }
 
     fn put_lure(&mut self, lure: &super::PlantedLure) -> Result<(), ()> {

@@ -437,3 +437,49 @@ pub fn all_bytes_under(dir: &Path) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// `hydra -t TASKS` over the word lists `users` × `passwords` against the SSH decoy at
+/// `addr`, run to completion; returns what it printed.
+pub fn hydra(
+    sensor: &Sensor,
+    addr: SocketAddr,
+    tasks: u32,
+    users: &[&str],
+    passwords: &[&str],
+) -> String {
+    let ul = sensor.dir.path().join("users.txt");
+    let pl = sensor.dir.path().join("passwords.txt");
+    fs::write(&ul, users.join("\n") + "\n").unwrap();
+    fs::write(&pl, passwords.join("\n") + "\n").unwrap();
+    let out = Command::new("hydra")
+        // hydra keeps a restore file in its working folder.
+        .current_dir(sensor.dir.path())
+        .args(["-t", &tasks.to_string(), "-I", "-L"])
+        .arg(&ul)
+        .arg("-P")
+        .arg(&pl)
+        .args(["-s", &addr.port().to_string(), "ssh://127.0.0.1"])
+        .output()
+        .expect("hydra is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One password attempt with OpenSSH's client (bound to `bind`, when given), refused.
+pub fn ssh_refused(addr: SocketAddr, user: &str, password: &str, bind: Option<&str>) {
+    let mut extra = vec![
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        "-o",
+        "PubkeyAuthentication=no",
+    ];
+    if let Some(b) = bind {
+        extra.extend(["-b", b]);
+    }
+    let o = sshpass(addr, user, password, &extra, Some("true"));
+    assert_eq!(
+        o.status.code(),
+        Some(255),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -68,26 +68,6 @@ fn used(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
     of_type(events, "honeytoken_used")
 }
 
-/// One password attempt with OpenSSH's client (from `bind`, when given), refused.
-fn refused(addr: std::net::SocketAddr, user: &str, password: &str, bind: Option<&str>) {
-    let mut extra = vec![
-        "-o",
-        "NumberOfPasswordPrompts=1",
-        "-o",
-        "PubkeyAuthentication=no",
-    ];
-    if let Some(b) = bind {
-        extra.extend(["-b", b]);
-    }
-    let o = sshpass(addr, user, password, &extra, Some("true"));
-    assert_eq!(
-        o.status.code(),
-        Some(255),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// The password an `ssh-notes` lure gives away.
 fn notes_password(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap();
@@ -331,7 +311,7 @@ fn an_ssh_notes_password_is_recognised_and_with_accept_honeytokens_lands_in_the_
     // two sources, as two uses of one lure.
     let pw = notes_password(&closed_notes);
     for bind in ["127.0.0.1", "127.0.0.2"] {
-        refused(d.addr("ssh"), "deploy", &pw, Some(bind));
+        ssh_refused(d.addr("ssh"), "deploy", &pw, Some(bind));
     }
     let ev = s.events();
     let u = used(&ev);
@@ -366,8 +346,8 @@ fn an_ssh_notes_password_is_recognised_and_with_accept_honeytokens_lands_in_the_
     );
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("deploy\n"));
     // Its token only opens the decoy it is bound to, and only as the user the lure names.
-    refused(d.addr("ssh"), "deploy", &pw, None);
-    refused(d.addr("ssh-open"), "root", &pw, None);
+    ssh_refused(d.addr("ssh"), "deploy", &pw, None);
+    ssh_refused(d.addr("ssh-open"), "root", &pw, None);
     let ev = s.events();
     let accepted: Vec<_> = used(&ev)
         .into_iter()
@@ -550,12 +530,12 @@ fn a_lure_planted_by_one_sensor_is_recognised_by_another_of_the_fleet_and_forger
     );
 
     let pw = notes_password(&path);
-    refused(ds.addr("ssh"), "deploy", &pw, None);
+    ssh_refused(ds.addr("ssh"), "deploy", &pw, None);
     // A forgery: right shape, one character changed, so its MAC is wrong.
     let mut forged = pw.clone().into_bytes();
     forged[10] = if forged[10] == b'a' { b'b' } else { b'a' };
     let forged = String::from_utf8(forged).unwrap();
-    refused(ds.addr("ssh"), "deploy", &forged, None);
+    ssh_refused(ds.addr("ssh"), "deploy", &forged, None);
 
     let ev = server.events();
     let u = used(&ev);
@@ -577,7 +557,7 @@ fn a_lure_planted_by_one_sensor_is_recognised_by_another_of_the_fleet_and_forger
         .decoy("ssh", SSH)
         .with_host_keys("ssh");
     let d4 = stranger.start();
-    refused(d4.addr("ssh"), "deploy", &pw, None);
+    ssh_refused(d4.addr("ssh"), "deploy", &pw, None);
     let ev = stranger.events();
     let u = used(&ev);
     assert_eq!(u.len(), 1, "{ev:#?}");
@@ -592,7 +572,7 @@ fn a_lure_planted_by_one_sensor_is_recognised_by_another_of_the_fleet_and_forger
         .decoy("ssh", SSH)
         .with_host_keys("ssh");
     let d3 = other.start();
-    refused(d3.addr("ssh"), "deploy", &pw, None);
+    ssh_refused(d3.addr("ssh"), "deploy", &pw, None);
     assert!(used(&other.events()).is_empty());
 }
 

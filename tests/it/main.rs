@@ -8,6 +8,7 @@ mod durability;
 mod harness;
 mod hostile;
 mod http;
+mod identities;
 mod lures;
 mod realism;
 mod ssh;

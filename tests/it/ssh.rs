@@ -261,21 +261,7 @@ fn hydra_runs_its_word_list_to_the_end_and_every_attempt_it_makes_is_stored() {
         "P@ssw0rd",
         "toor",
     ];
-    let ul = sensor.dir.path().join("users.txt");
-    let pl = sensor.dir.path().join("passwords.txt");
-    std::fs::write(&ul, users.join("\n") + "\n").unwrap();
-    std::fs::write(&pl, passwords.join("\n") + "\n").unwrap();
-    let out = Command::new("hydra")
-        // hydra keeps a restore file in its working folder.
-        .current_dir(sensor.dir.path())
-        .args(["-t", "16", "-I", "-L"])
-        .arg(&ul)
-        .arg("-P")
-        .arg(&pl)
-        .args(["-s", &d.addr("ssh").port().to_string(), "ssh://127.0.0.1"])
-        .output()
-        .expect("hydra is installed");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = hydra(&sensor, d.addr("ssh"), 16, &users, &passwords);
     assert!(
         text.contains("1 of 1 target completed, 0 valid password found"),
         "{text}"

@@ -1,0 +1,217 @@
+//! The daemon's scoring task. It follows the store: every touch on disk, in order, once,
+//! resuming after a restart (or `kill -9`) from the last sequence number it scored, which is
+//! written in the same atomic batch as the states that touch changed. So no touch is scored
+//! twice or missed, and a level change is on disk together with the evidence that made it
+//! (the batch a signal outbox will join).
+//!
+//! It also applies operators' clears, which reach it from the admin API.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::identity::{Sessions, evidence};
+use super::{IdentityState, Level, ScoringSettings, Subject};
+use crate::store::{EventQuery, IdentityBatch, Store, StoreError};
+use crate::touch::Timestamp;
+
+/// Source states kept; beyond, the one with the oldest evidence is dropped. Sources are
+/// attacker-chosen (IPv6 gives plenty), so they are bounded; people are bounded by the config.
+pub const MAX_SOURCES: usize = 10_000;
+/// Records read per turn.
+const PAGE: usize = 1000;
+
+/// An operator's clear, from the admin API.
+#[derive(Debug)]
+pub struct ClearRequest {
+    /// The identity (email address).
+    pub email: String,
+    /// Who asks.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The state after the clear, or why there is none.
+    pub reply: oneshot::Sender<Result<IdentityState, String>>,
+}
+
+/// Loads every identity state from the store.
+pub fn load(store: &Store) -> Result<(Vec<IdentityState>, u64), StoreError> {
+    let (raw, scored) = store.identities()?;
+    Ok((decode_all(raw), scored))
+}
+
+/// Decodes stored states; an undecodable one is logged and skipped.
+pub fn decode_all(raw: Vec<Vec<u8>>) -> Vec<IdentityState> {
+    raw.into_iter()
+        .filter_map(|v| match serde_json::from_slice(&v) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                error!(error = %e, "an identity state in the store cannot be read; it is skipped");
+                None
+            }
+        })
+        .collect()
+}
+
+/// The states, people first (highest level first), then sources.
+pub fn sorted(mut states: Vec<IdentityState>) -> Vec<IdentityState> {
+    states.sort_by(|a, b| {
+        let person = |s: &IdentityState| matches!(s.subject, Subject::User(_));
+        person(b)
+            .cmp(&person(a))
+            .then(b.level.cmp(&a.level))
+            .then(b.score.cmp(&a.score))
+            .then(a.subject.cmp(&b.subject))
+    });
+    states
+}
+
+/// The clear itself, on stored states: used by the daemon and by the CLI when none runs.
+pub fn apply_clear(
+    states: &mut HashMap<Subject, IdentityState>,
+    email: &str,
+    by: &str,
+    reason: &str,
+    settings: &ScoringSettings,
+) -> Result<IdentityState, String> {
+    let subject = Subject::User(email.to_string());
+    let st = states
+        .get_mut(&subject)
+        .ok_or_else(|| format!("no identity {email:?} on record"))?;
+    let c = st.clear(Timestamp::now(), by, reason, settings);
+    info!(identity = %email, from = %c.from, to = %c.to, by = ?by, reason = ?reason, "identity cleared by an operator");
+    Ok(st.clone())
+}
+
+/// One state as a batch entry.
+pub fn entry(st: &IdentityState) -> (String, Vec<u8>) {
+    (
+        st.subject.key(),
+        serde_json::to_vec(st).expect("states always serialize"),
+    )
+}
+
+/// Scores every touch the store flushes until shutdown.
+pub async fn run(
+    store: Store,
+    settings: ScoringSettings,
+    shutdown: CancellationToken,
+    mut clears: mpsc::Receiver<ClearRequest>,
+) {
+    let (states, mut scored) = match load(&store) {
+        Ok(x) => x,
+        Err(e) => {
+            error!(error = %e, "cannot read identity states; scoring is off");
+            return;
+        }
+    };
+    let mut states: HashMap<Subject, IdentityState> =
+        states.into_iter().map(|s| (s.subject.clone(), s)).collect();
+    let mut sessions = Sessions::default();
+    loop {
+        // Everything on disk beyond what was scored, a page at a time.
+        let page = match store.events(&EventQuery {
+            after: Some(scored),
+            limit: Some(PAGE),
+            ..Default::default()
+        }) {
+            Ok(p) => p,
+            Err(e) => {
+                error!(error = %e, "cannot read touches to score");
+                Vec::new()
+            }
+        };
+        if let Some(last) = page.last().map(|r| r.seq) {
+            let now = Timestamp::now();
+            let mut dirty: HashSet<Subject> = HashSet::new();
+            for rec in &page {
+                for e in evidence(rec, &settings, &mut sessions) {
+                    let st = states
+                        .entry(e.subject.clone())
+                        .or_insert_with(|| IdentityState::new(e.subject.clone()));
+                    if let Some(c) = st.add(&e, now, &settings) {
+                        log_change(&e.subject, c.from, c.to, c.score, &c.reasons);
+                    }
+                    dirty.insert(e.subject);
+                }
+            }
+            let removed = evict_sources(&mut states, &mut dirty);
+            let batch = IdentityBatch {
+                put: dirty
+                    .iter()
+                    .filter_map(|s| states.get(s))
+                    .map(entry)
+                    .collect(),
+                remove: removed.iter().map(Subject::key).collect(),
+                scored: Some(last),
+            };
+            if let Err(e) = store.put_identities(batch).await {
+                error!(error = %e, "identity states could not be written; scoring stops");
+                return;
+            }
+            scored = last;
+            if page.len() == PAGE {
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            Some(req) = clears.recv() => {
+                let r = apply_clear(&mut states, &req.email, &req.by, &req.reason, &settings);
+                if let Ok(st) = &r {
+                    let batch = IdentityBatch { put: vec![entry(st)], ..Default::default() };
+                    if let Err(e) = store.put_identities(batch).await {
+                        let _ = req.reply.send(Err(format!("cannot record the clear: {e}")));
+                        continue;
+                    }
+                }
+                let _ = req.reply.send(r);
+            }
+            _ = store.wait_beyond(scored, Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+fn log_change(subject: &Subject, from: Level, to: Level, score: u8, reasons: &[String]) {
+    match subject {
+        Subject::User(u) => {
+            warn!(identity = %u, from = %from, to = %to, score, reasons = ?reasons, "identity level raised")
+        }
+        Subject::Source(ip) => {
+            debug!(source = %ip, from = %from, to = %to, score, "source level raised")
+        }
+    }
+}
+
+/// Drops the sources with the oldest evidence beyond [`MAX_SOURCES`].
+fn evict_sources(
+    states: &mut HashMap<Subject, IdentityState>,
+    dirty: &mut HashSet<Subject>,
+) -> Vec<Subject> {
+    let n = states
+        .keys()
+        .filter(|s| matches!(s, Subject::Source(_)))
+        .count();
+    if n <= MAX_SOURCES {
+        return Vec::new();
+    }
+    let mut sources: Vec<(Option<Timestamp>, Subject)> = states
+        .values()
+        .filter(|s| matches!(s.subject, Subject::Source(_)))
+        .map(|s| (s.last_evidence, s.subject.clone()))
+        .collect();
+    sources.sort();
+    let gone: Vec<Subject> = sources
+        .into_iter()
+        .take(n - MAX_SOURCES)
+        .map(|(_, s)| s)
+        .collect();
+    for s in &gone {
+        states.remove(s);
+        dirty.remove(s);
+    }
+    gone
+}
