@@ -23,6 +23,8 @@ use crate::touch::Timestamp;
 pub const MAX_SOURCES: usize = 10_000;
 /// Records read per turn.
 const PAGE: usize = 1000;
+/// How long new touches gather before they are scored.
+const GATHER: Duration = Duration::from_millis(100);
 
 /// An operator's clear, from the admin API.
 #[derive(Debug)]
@@ -129,13 +131,19 @@ pub async fn run(
             let mut dirty: HashSet<Subject> = HashSet::new();
             for rec in &page {
                 for e in evidence(rec, &settings, &mut sessions) {
-                    let st = states
+                    states
                         .entry(e.subject.clone())
-                        .or_insert_with(|| IdentityState::new(e.subject.clone()));
-                    if let Some(c) = st.add(&e, now, &settings) {
-                        log_change(&e.subject, c.from, c.to, c.score, &c.reasons);
-                    }
+                        .or_insert_with(|| IdentityState::new(e.subject.clone()))
+                        .record(&e);
                     dirty.insert(e.subject);
+                }
+            }
+            // Judged once per subject per batch: a flood costs one verdict, not one per touch.
+            for subject in &dirty {
+                if let Some(st) = states.get_mut(subject)
+                    && let Some(c) = st.judge(now, &settings)
+                {
+                    log_change(subject, c.from, c.to, c.score, &c.reasons);
                 }
             }
             let removed = evict_sources(&mut states, &mut dirty);
@@ -170,7 +178,14 @@ pub async fn run(
                 }
                 let _ = req.reply.send(r);
             }
-            _ = store.wait_beyond(scored, Duration::from_secs(5)) => {}
+            _ = store.wait_beyond(scored, Duration::from_secs(5)) => {
+                // Let a burst gather, so a flood is scored (and its states written and
+                // synced) a few times a second, not once per touch.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(GATHER) => {}
+                }
+            }
         }
     }
 }

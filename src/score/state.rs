@@ -78,6 +78,12 @@ impl IdentityState {
     /// Adds one piece of evidence and judges again at `now`. Returns the change when the
     /// level rose.
     pub fn add(&mut self, e: &Evidence, now: Timestamp, s: &ScoringSettings) -> Option<Change> {
+        self.record(e);
+        self.judge(now, s)
+    }
+
+    /// Adds one piece of evidence without judging (the scorer judges once per batch).
+    pub fn record(&mut self, e: &Evidence) {
         match self.evidence.iter_mut().find(|r| r.matches(e)) {
             Some(r) => {
                 r.count = r.count.saturating_add(e.count);
@@ -100,7 +106,6 @@ impl IdentityState {
         }
         self.first_evidence = Some(self.first_evidence.map_or(e.at, |f| f.min(e.at)));
         self.last_evidence = Some(self.last_evidence.map_or(e.at, |l| l.max(e.at)));
-        self.judge(now, s)
     }
 
     /// Judges the evidence again at `now`; the level only rises.
