@@ -49,6 +49,10 @@ pub struct AdminState {
     pub listening: Vec<Listening>,
     /// Fires at shutdown (ends long polls).
     pub shutdown: CancellationToken,
+    /// The signing keys.
+    pub keys: Arc<std::sync::Mutex<crate::signal::keys::KeyRing>>,
+    /// Issuer and receivers.
+    pub signals: Arc<crate::signal::SignalSettings>,
     /// Operators' clears, for the scorer.
     pub clears: tokio::sync::mpsc::Sender<crate::score::scorer::ClearRequest>,
     /// Lures planted by `decoyd lures plant` while the daemon runs, for the watcher.
@@ -153,7 +157,10 @@ async fn route(
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let post_ok = path == "/api/v1/lures" || path == "/api/v1/identities/clear";
+    let post_ok = matches!(
+        path.as_str(),
+        "/api/v1/lures" | "/api/v1/identities/clear" | "/api/v1/keys/rotate"
+    );
     if req.method() != Method::GET
         && req.method() != Method::HEAD
         && !(post_ok && req.method() == Method::POST)
@@ -162,6 +169,12 @@ async fn route(
     }
     match path.as_str() {
         "/healthz" => json_response(StatusCode::OK, "ok\n", "text/plain; charset=utf-8"),
+        "/jwks.json" => json_response(StatusCode::OK, jwks(state).to_string(), "application/json"),
+        "/.well-known/ssf-configuration" => json_response(
+            StatusCode::OK,
+            state.signals.ssf_configuration().to_string(),
+            "application/json",
+        ),
         "/metrics" => json_response(
             StatusCode::OK,
             state.metrics.encode(),
@@ -195,6 +208,33 @@ async fn route(
                 "/api/v1/events" => events(req.uri().query().unwrap_or(""), state).await,
                 "/api/v1/lures" if req.method() == Method::POST => put_lure(req, state).await,
                 "/api/v1/identities/clear" => clear_identity(req, state).await,
+                "/api/v1/signals" => match state.store.outbox() {
+                    Ok(raw) => json_response(
+                        StatusCode::OK,
+                        serde_json::to_vec(&crate::signal::outbox::decode_all(raw))
+                            .unwrap_or_default(),
+                        "application/json",
+                    ),
+                    Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                },
+                "/api/v1/keys/rotate" => {
+                    let rotated = state
+                        .keys
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .rotate();
+                    match rotated {
+                        Ok(kid) => {
+                            tracing::info!(kid = %kid, "signing key rotated");
+                            json_response(
+                                StatusCode::OK,
+                                serde_json::json!({ "kid": kid }).to_string(),
+                                "application/json",
+                            )
+                        }
+                        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+                    }
+                }
                 "/api/v1/identities" => match crate::score::scorer::load(&state.store) {
                     Ok((states, _)) => json_response(
                         StatusCode::OK,
@@ -217,6 +257,18 @@ async fn route(
         }
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
+}
+
+/// The published keys: the signer, those retired within the overlap, and those of signals
+/// still pending.
+pub fn jwks(state: &AdminState) -> serde_json::Value {
+    let signals = crate::signal::outbox::decode_all(state.store.outbox().unwrap_or_default());
+    let pending = crate::signal::outbox::pending_kids(&signals);
+    state
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .jwks(state.signals.key_overlap, &pending)
 }
 
 /// `POST /api/v1/identities/clear` with `{"email", "reason", "by"}`: an operator lowers a

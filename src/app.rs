@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -24,6 +24,7 @@ use crate::config::{Config, Origin};
 use crate::decoy::{self, DecoyCtx, lure};
 use crate::honeytoken::Honeytokens;
 use crate::metrics::Metrics;
+use crate::signal::keys::KeyRing;
 use crate::store::{Store, StoreError, files};
 use crate::touch::{PasswordHasher, Timestamp};
 
@@ -112,6 +113,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )),
         }
     }
+    let keys = match KeyRing::load_or_create(&data_dir) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            failures.push(format!("signing keys: {e:#}"));
+            None
+        }
+    };
     let fleet = match files::fleet_key(&data_dir, config.fleet_secret_file.as_deref()) {
         Ok(k) => Some(k),
         Err(e) => {
@@ -135,6 +143,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let admin_listener = admin_listener.expect("no failures means bound");
     let fleet = fleet.expect("no failures means a fleet key");
+    let keys = Arc::new(Mutex::new(keys.expect("no failures means signing keys")));
     let honeytokens = Honeytokens::new(
         fleet.clone(),
         config.decoys.iter().filter_map(|d| match &d.kind {
@@ -211,12 +220,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             },
         ));
     }
+    let signal_settings = Arc::new(config.signals.clone());
+    let pending = crate::signal::outbox::decode_all(store.outbox().unwrap_or_default());
+    let (deliver_tx, deliver_rx) = tokio::sync::mpsc::channel(1024);
+    tracker.spawn(crate::signal::deliver::run(
+        store.clone(),
+        signal_settings.clone(),
+        pending,
+        deliver_rx,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     let (clears_tx, clears) = tokio::sync::mpsc::channel(16);
     tracker.spawn(crate::score::scorer::run(
         store.clone(),
         config.scoring.clone(),
         shutdown.clone(),
         clears,
+        crate::score::scorer::SignalCtx {
+            settings: signal_settings.clone(),
+            keys: keys.clone(),
+            deliver: deliver_tx,
+        },
     ));
     let admin_state = Arc::new(AdminState {
         store: store.clone(),
@@ -228,6 +253,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         replanted: replanted_tx,
         clears: clears_tx,
+        keys,
+        signals: signal_settings,
     });
     let admin_tracker = TaskTracker::new();
     tokio::spawn(admin::run(

@@ -60,6 +60,28 @@ pub enum Command {
     Lures(LuresArgs),
     /// Who is compromised: identity levels, scores and reasons; clear a false positive.
     Identities(IdentitiesArgs),
+    /// The signal outbox: pending, delivered, dead, with the receivers' answers.
+    Signals {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The token signing keys.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// `decoyd keys` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum KeysCommand {
+    /// Print the public JWKS.
+    Jwks,
+    /// Sign with a new key from now on; the old one stays published for `signals.key_overlap`
+    /// and while any pending token carries its kid.
+    Rotate,
 }
 
 /// `decoyd identities`.

@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::score::scorer::{self, apply_clear, entry};
 use crate::score::{IdentityState, Subject};
+use crate::signal::keys::KeyRing;
+use crate::signal::outbox::for_change;
 use crate::store::{IdentityBatch, Store, files};
 
 /// Runs `decoyd identities ...`.
@@ -25,15 +27,10 @@ pub async fn run(config: &Config, args: IdentitiesArgs) -> anyhow::Result<()> {
                     let body = c.get("/api/v1/identities", Duration::from_secs(10)).await?;
                     serde_json::from_slice(&body)?
                 }
-                None => {
-                    if !config.data_dir.join(files::DB_DIR).exists() {
-                        Vec::new()
-                    } else {
-                        files::check_owner(&config.data_dir)?;
-                        let reader = Store::open_read_only(&config.data_dir)?;
-                        scorer::sorted(scorer::decode_all(reader.identities()?.0))
-                    }
-                }
+                None => match Store::reader_if_any(&config.data_dir)? {
+                    Some(reader) => scorer::sorted(scorer::decode_all(reader.identities()?.0)),
+                    None => Vec::new(),
+                },
             };
             print!("{}", show(&states, args.json));
             Ok(())
@@ -60,16 +57,20 @@ pub async fn run(config: &Config, args: IdentitiesArgs) -> anyhow::Result<()> {
                     let mut states: HashMap<Subject, IdentityState> =
                         states.into_iter().map(|s| (s.subject.clone(), s)).collect();
                     let r = apply_clear(&mut states, &email, &by, &reason, &config.scoring);
-                    if let Ok(st) = &r {
+                    if let Ok((st, change)) = &r {
+                        // The signals wait in the outbox for the daemon's next start.
+                        let keys = KeyRing::load_or_create(&config.data_dir)?;
+                        let made = for_change(&config.signals, &keys, &email, change);
                         store
                             .put_identities(IdentityBatch {
                                 put: vec![entry(st)],
+                                outbox: made.iter().map(crate::signal::outbox::entry).collect(),
                                 ..Default::default()
                             })
                             .await?;
                     }
                     writer.shutdown().await;
-                    r.map_err(anyhow::Error::msg)?
+                    r.map_err(anyhow::Error::msg)?.0
                 }
             };
             println!("{email}: level {} (cleared by {by}: {reason})", st.level);

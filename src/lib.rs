@@ -23,6 +23,7 @@ pub mod lures;
 pub mod metrics;
 pub mod score;
 pub mod signal;
+pub mod signals;
 pub mod store;
 pub mod touch;
 

@@ -64,14 +64,10 @@ async fn records(
             let body = c.get("/api/v1/lures", Duration::from_secs(10)).await?;
             Ok(serde_json::from_slice(&body)?)
         }
-        None => {
-            if !config.data_dir.join(files::DB_DIR).exists() {
-                return Ok(Vec::new());
-            }
-            files::check_owner(&config.data_dir)?;
-            let reader = Store::open_read_only(&config.data_dir)?;
-            Ok(reader.lures()?)
-        }
+        None => match Store::reader_if_any(&config.data_dir)? {
+            Some(reader) => Ok(reader.lures()?),
+            None => Ok(Vec::new()),
+        },
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use decoyd::cli::{Cli, Command};
-use decoyd::{EXIT_BAD_CONFIG, app, config, events, identities, logging, lures};
+use decoyd::{EXIT_BAD_CONFIG, app, config, events, identities, logging, lures, signals};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,6 +44,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(app::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Signals { json } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(signals::list(&config, json))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(signals::keys(&config, command))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Identities(args) => {

@@ -46,6 +46,8 @@ pub struct Metrics {
     pub connections_refused: Family<DecoyKindLabels, Counter>,
     /// Lure opens not recorded because the process is in `lures.ignore_processes`.
     pub lure_opens_ignored: Counter,
+    /// Signal delivery attempts, by receiver and outcome (`delivered`, `retried`, `dead`).
+    pub signals: Family<DecoyKindLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -136,6 +138,12 @@ impl Metrics {
             "Lure opens not recorded because the process is in lures.ignore_processes",
             lure_opens_ignored.clone(),
         );
+        let signals = Family::<DecoyKindLabels, Counter>::default();
+        r.register(
+            "signals",
+            "Signal delivery attempts, by receiver and outcome (delivered, retried, dead)",
+            signals.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             touches,
@@ -151,6 +159,7 @@ impl Metrics {
             connections_open,
             connections_refused,
             lure_opens_ignored,
+            signals,
         }
     }
 

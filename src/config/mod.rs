@@ -9,6 +9,7 @@ pub mod keys;
 pub mod lure;
 pub mod raw;
 pub mod scoring;
+pub mod signals;
 pub mod ssh;
 pub mod units;
 
@@ -70,6 +71,8 @@ pub struct Config {
     pub ignore_processes: Vec<String>,
     /// Weights, thresholds, noise control and listed users of scoring.
     pub scoring: crate::score::ScoringSettings,
+    /// Issuer, keys and receivers of signals.
+    pub signals: crate::signal::SignalSettings,
 }
 
 /// Default interval of the lure check.
@@ -139,6 +142,7 @@ pub fn builtin() -> Config {
         lure_check_every: DEFAULT_LURE_CHECK,
         ignore_processes: Vec::new(),
         scoring: crate::score::ScoringSettings::default(),
+        signals: crate::signal::SignalSettings::defaults(&default_advertise_host()),
     }
 }
 
@@ -260,6 +264,12 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         path,
         raw.scoring.unwrap_or_default(),
         &identity,
+        &mut errors,
+    );
+    let signal_settings = signals::build(
+        path,
+        raw.signals.unwrap_or_default(),
+        &advertise_host,
         &mut errors,
     );
     let email_domain = identity.email_domain.as_ref().and_then(|d| {
@@ -387,6 +397,7 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         lure_check_every: lure_check_every.expect("no error means a duration"),
         ignore_processes,
         scoring: scoring.expect("no error means scoring settings"),
+        signals: signal_settings.expect("no error means signal settings"),
     })
 }
 

@@ -26,6 +26,49 @@ pub struct RawMain {
     pub lures: Option<RawLures>,
     /// Weights, thresholds and noise control of scoring.
     pub scoring: Option<RawScoring>,
+    /// Security Event Tokens and where they go.
+    pub signals: Option<RawSignals>,
+}
+
+/// `signals:` section.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSignals {
+    /// `iss` of every token: what each receiver has registered.
+    pub issuer: Option<Spanned<String>>,
+    /// Base URL where `/jwks.json` and `/.well-known/ssf-configuration` are published;
+    /// default the issuer.
+    pub public_base_url: Option<Spanned<String>>,
+    /// How long a retired signing key stays published.
+    pub key_overlap: Option<Spanned<String>>,
+    /// Longest wait between two retries of a transient failure.
+    pub max_retry_delay: Option<Spanned<String>>,
+    /// Wait before each retry of `invalid_key` / `authentication_failed`.
+    pub auth_retry_delay: Option<Spanned<String>>,
+    /// Where signals go.
+    pub receivers: Option<Vec<RawReceiver>>,
+}
+
+/// One `signals.receivers` item.
+#[derive(Debug, Deserialize)]
+pub struct RawReceiver {
+    /// Name, in `decoyd signals` and metrics.
+    pub name: Spanned<String>,
+    /// `okta` or `ssf`.
+    pub kind: Spanned<String>,
+    /// Okta: the org URL (push goes to `/security/api/v1/security-events` under it).
+    pub org_url: Option<Spanned<String>>,
+    /// SSF: the push endpoint.
+    pub url: Option<Spanned<String>>,
+    /// `aud`; default the org URL (Okta) or the push URL (SSF).
+    pub audience: Option<Spanned<String>>,
+    /// Event types sent: user-risk-change (Okta), session-revoked, credential-compromise.
+    pub events: Option<Vec<Spanned<String>>>,
+    /// Lowest level sent.
+    pub min_level: Option<Spanned<String>>,
+    /// Add `sub_id` (SSF 1.0; Okta does not document it).
+    pub sub_id: Option<Spanned<bool>>,
+    /// Add `txn`.
+    pub txn: Option<Spanned<bool>>,
 }
 
 /// `identity:` section.

@@ -7,6 +7,7 @@
 //! It also applies operators' clears, which reach it from the admin API.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -14,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::identity::{Sessions, evidence};
-use super::{IdentityState, Level, ScoringSettings, Subject};
+use super::{Change, IdentityState, Level, ScoringSettings, Subject};
+use crate::signal::SignalSettings;
+use crate::signal::keys::KeyRing;
+use crate::signal::outbox::{self, Signal, SignalState, for_change};
 use crate::store::{EventQuery, IdentityBatch, Store, StoreError};
 use crate::touch::Timestamp;
 
@@ -78,14 +82,46 @@ pub fn apply_clear(
     by: &str,
     reason: &str,
     settings: &ScoringSettings,
-) -> Result<IdentityState, String> {
+) -> Result<(IdentityState, Change), String> {
     let subject = Subject::User(email.to_string());
     let st = states
         .get_mut(&subject)
         .ok_or_else(|| format!("no identity {email:?} on record"))?;
     let c = st.clear(Timestamp::now(), by, reason, settings);
     info!(identity = %email, from = %c.from, to = %c.to, by = ?by, reason = ?reason, "identity cleared by an operator");
-    Ok(st.clone())
+    Ok((st.clone(), c))
+}
+
+/// What the scorer needs to turn a person's level change into signals.
+#[derive(Clone)]
+pub struct SignalCtx {
+    /// Issuer and receivers.
+    pub settings: Arc<SignalSettings>,
+    /// The signing keys.
+    pub keys: Arc<Mutex<KeyRing>>,
+    /// The delivery worker, told of each pending signal once it is on disk.
+    pub deliver: mpsc::Sender<Signal>,
+}
+
+impl SignalCtx {
+    /// The signals for `change` of `subject` (none for a source).
+    pub fn signals(&self, subject: &Subject, change: &Change) -> Vec<Signal> {
+        let Subject::User(email) = subject else {
+            return Vec::new();
+        };
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        for_change(&self.settings, &keys, email, change)
+    }
+
+    /// Hands the pending ones among `signals` (now on disk) to the delivery worker.
+    pub async fn hand_over(&self, signals: Vec<Signal>) {
+        for s in signals
+            .into_iter()
+            .filter(|s| s.state == SignalState::Pending)
+        {
+            let _ = self.deliver.send(s).await;
+        }
+    }
 }
 
 /// One state as a batch entry.
@@ -102,6 +138,7 @@ pub async fn run(
     settings: ScoringSettings,
     shutdown: CancellationToken,
     mut clears: mpsc::Receiver<ClearRequest>,
+    signals: SignalCtx,
 ) {
     let (states, mut scored) = match load(&store) {
         Ok(x) => x,
@@ -139,11 +176,13 @@ pub async fn run(
                 }
             }
             // Judged once per subject per batch: a flood costs one verdict, not one per touch.
+            let mut made = Vec::new();
             for subject in &dirty {
                 if let Some(st) = states.get_mut(subject)
                     && let Some(c) = st.judge(now, &settings)
                 {
                     log_change(subject, c.from, c.to, c.score, &c.reasons);
+                    made.extend(signals.signals(subject, &c));
                 }
             }
             let removed = evict_sources(&mut states, &mut dirty);
@@ -155,12 +194,14 @@ pub async fn run(
                     .collect(),
                 remove: removed.iter().map(Subject::key).collect(),
                 scored: Some(last),
+                outbox: made.iter().map(outbox::entry).collect(),
             };
             if let Err(e) = store.put_identities(batch).await {
                 error!(error = %e, "identity states could not be written; scoring stops");
                 return;
             }
             scored = last;
+            signals.hand_over(made).await;
             if page.len() == PAGE {
                 continue;
             }
@@ -169,14 +210,21 @@ pub async fn run(
             _ = shutdown.cancelled() => return,
             Some(req) = clears.recv() => {
                 let r = apply_clear(&mut states, &req.email, &req.by, &req.reason, &settings);
-                if let Ok(st) = &r {
-                    let batch = IdentityBatch { put: vec![entry(st)], ..Default::default() };
+                let mut made = Vec::new();
+                if let Ok((st, change)) = &r {
+                    made = signals.signals(&st.subject, change);
+                    let batch = IdentityBatch {
+                        put: vec![entry(st)],
+                        outbox: made.iter().map(outbox::entry).collect(),
+                        ..Default::default()
+                    };
                     if let Err(e) = store.put_identities(batch).await {
                         let _ = req.reply.send(Err(format!("cannot record the clear: {e}")));
                         continue;
                     }
                 }
-                let _ = req.reply.send(r);
+                signals.hand_over(made).await;
+                let _ = req.reply.send(r.map(|(st, _)| st));
             }
             _ = store.wait_beyond(scored, Duration::from_secs(5)) => {
                 // Let a burst gather, so a flood is scored (and its states written and

@@ -182,6 +182,17 @@ pub struct IdentityBatch {
     pub remove: Vec<String>,
     /// The last sequence number scored, when it moved.
     pub scored: Option<u64>,
+    /// Key (jti) and JSON of each signal written to the outbox.
+    pub outbox: Vec<(String, Vec<u8>)>,
+}
+
+fn read_outbox(db: &sled::Db) -> Result<Vec<Vec<u8>>, StoreError> {
+    let tree = db.open_tree(IDENTITIES_TREE)?;
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix(b"o") {
+        out.push(kv?.1.to_vec());
+    }
+    Ok(out)
 }
 
 fn read_identities(db: &sled::Db) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
@@ -430,6 +441,16 @@ impl Store {
         Ok(StoreReader { db, tree, flushed })
     }
 
+    /// For the CLI when no daemon runs: the store in `dir` opened for reading by its owner, or
+    /// `None` when no store was ever made there.
+    pub fn reader_if_any(dir: &Path) -> anyhow::Result<Option<StoreReader>> {
+        if !dir.join(files::DB_DIR).exists() {
+            return Ok(None);
+        }
+        files::check_owner(dir)?;
+        Ok(Some(Store::open_read_only(dir)?))
+    }
+
     /// Hands a touch to the writer and waits until it is on disk. Waits for room when the
     /// queue is full (backpressure).
     pub async fn record(&self, touch: Touch) -> Result<Receipt, StoreError> {
@@ -554,6 +575,11 @@ impl Store {
     pub fn identities(&self) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
         read_identities(&self.inner.db)
     }
+
+    /// Every signal in the outbox (JSON).
+    pub fn outbox(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        read_outbox(&self.inner.db)
+    }
 }
 
 /// The store opened directly by the CLI while no daemon runs.
@@ -577,6 +603,11 @@ impl StoreReader {
     /// Every identity state (JSON) and the last sequence number scored.
     pub fn identities(&self) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
         read_identities(&self.db)
+    }
+
+    /// Every signal in the outbox (JSON).
+    pub fn outbox(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        read_outbox(&self.db)
     }
 
     /// Counters for `status`.

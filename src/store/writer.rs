@@ -294,6 +294,9 @@ impl Writer {
         for k in b.remove {
             batch.remove(format!("i{k}").into_bytes());
         }
+        for (k, v) in b.outbox {
+            batch.insert(format!("o{k}").into_bytes(), v);
+        }
         if let Some(seq) = b.scored {
             batch.insert(super::SCORED_KEY, &seq.to_be_bytes()[..]);
         }

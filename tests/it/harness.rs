@@ -87,6 +87,11 @@ impl Sensor {
             .unwrap()
     }
 
+    /// A CLI command's JSON lines, once it has succeeded.
+    pub fn cli_json(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        json_lines(&args.join(" "), self.cli(args))
+    }
+
     /// `decoyd events --json`, parsed.
     pub fn events(&self) -> Vec<serde_json::Value> {
         json_lines("events", self.cli(&["events", "--json", "-n", "1000000"]))

@@ -19,13 +19,7 @@ fn sensor(extra: &str) -> Sensor {
 }
 
 fn identities(s: &Sensor) -> Vec<serde_json::Value> {
-    let o = s.cli(&["identities", "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    s.cli_json(&["identities", "--json"])
 }
 
 fn user<'a>(states: &'a [serde_json::Value], email: &str) -> Option<&'a serde_json::Value> {

@@ -11,4 +11,5 @@ mod http;
 mod identities;
 mod lures;
 mod realism;
+mod signals;
 mod ssh;

@@ -1,0 +1,344 @@
+//! The delivery worker: pushes each pending signal to its receiver (RFC 8935: the token is the
+//! body, `Content-Type: application/secevent+jwt`, `Accept: application/json`) until it is
+//! accepted or rejected for good, sending the very same token every time.
+//!
+//! - any 2xx: delivered;
+//! - 400 `invalid_key` / `authentication_failed`: a key rotation may be settling at the
+//!   receiver, so a few slow retries ([`super::AUTH_RETRIES`]), then dead;
+//! - 429: retried at `X-Rate-Limit-Reset` (epoch seconds), or with backoff;
+//! - any other 4xx (`invalid_request`, `invalid_audience`, `invalid_issuer`, ...): dead at
+//!   once, logged at error with the receiver's description;
+//! - 5xx, timeouts, connection errors: retried without limit, with exponential backoff and
+//!   jitter up to `signals.max_retry_delay`.
+//!
+//! Every state change is written to the store before the next attempt, so a restart (or
+//! `kill -9`) resumes with what is still pending.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::outbox::{Signal, SignalState, entry};
+use super::{AUTH_RETRIES, SignalSettings};
+use crate::metrics::Metrics;
+use crate::store::{IdentityBatch, Store};
+use crate::touch::Timestamp;
+
+/// Longest receiver answer kept with a signal.
+const MAX_ANSWER: usize = 512;
+/// Time allowed for one push.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait honoured for `X-Rate-Limit-Reset`.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
+/// What one attempt came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted.
+    Delivered,
+    /// Try again at this time.
+    Retry(Timestamp),
+    /// Rejected for good.
+    Dead,
+}
+
+/// Decides what an answer means for a signal that has had `attempts` attempts (this one
+/// included). Pure, so every branch is tested without a receiver.
+pub fn classify(
+    status: Option<u16>,
+    body: &str,
+    rate_limit_reset: Option<u64>,
+    attempts: u32,
+    now: Timestamp,
+    s: &SignalSettings,
+    jitter: f64,
+) -> Outcome {
+    let after = |d: Duration| Timestamp::from_micros(now.micros() + d.as_micros() as u64);
+    let backoff = || {
+        let exp = Duration::from_secs(1 << attempts.saturating_sub(1).min(20));
+        let d = exp.min(s.max_retry_delay);
+        after(d.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0)))
+    };
+    match status {
+        Some(c) if (200..300).contains(&c) => Outcome::Delivered,
+        Some(429) => match rate_limit_reset {
+            Some(reset) => {
+                let wait = Duration::from_secs(reset.saturating_sub(now.micros() / 1_000_000))
+                    .min(MAX_RATE_LIMIT_WAIT);
+                // Never sooner than a second: the reset is in whole seconds.
+                Outcome::Retry(after(wait.max(Duration::from_secs(1))))
+            }
+            None => Outcome::Retry(backoff()),
+        },
+        Some(c) if (400..500).contains(&c) => {
+            let err = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["err"].as_str().map(String::from))
+                .unwrap_or_default();
+            let settling = matches!(err.as_str(), "invalid_key" | "authentication_failed");
+            if settling && attempts <= AUTH_RETRIES {
+                Outcome::Retry(after(s.auth_retry_delay))
+            } else {
+                Outcome::Dead
+            }
+        }
+        // 5xx, 1xx/3xx answers a receiver should never give, timeouts, connection errors.
+        _ => Outcome::Retry(backoff()),
+    }
+}
+
+/// Pushes signals until shutdown. `pending` is what the store holds at start; `new` brings
+/// signals the scorer has just written.
+pub async fn run(
+    store: Store,
+    settings: Arc<SignalSettings>,
+    pending: Vec<Signal>,
+    mut new: mpsc::Receiver<Signal>,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) {
+    let client = match reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("decoyd/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            error!(error = %e, "cannot build the HTTPS client; signals stay in the outbox");
+            return;
+        }
+    };
+    let mut queue: HashMap<String, Signal> = pending
+        .into_iter()
+        .filter(|s| s.state == SignalState::Pending)
+        .map(|s| (s.jti.clone(), s))
+        .collect();
+    if !queue.is_empty() {
+        info!(pending = queue.len(), "signals waiting for delivery");
+    }
+    loop {
+        let now = Timestamp::now();
+        let mut due: Vec<String> = queue
+            .values()
+            .filter(|s| s.next_attempt_at <= now)
+            .map(|s| s.jti.clone())
+            .collect();
+        due.sort_by_key(|j| queue[j].created_at);
+        for jti in due {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let mut sig = queue.remove(&jti).expect("due signals are queued");
+            attempt(&client, &mut sig, &settings, &metrics).await;
+            let batch = IdentityBatch {
+                outbox: vec![entry(&sig)],
+                ..Default::default()
+            };
+            if let Err(e) = store.put_identities(batch).await {
+                error!(jti = %sig.jti, error = %e, "a signal's state could not be written; it is retried");
+            }
+            if sig.state == SignalState::Pending {
+                queue.insert(jti, sig);
+            }
+            // Take new signals between attempts, so a slow receiver does not hold them up.
+            while let Ok(s) = new.try_recv() {
+                queue.insert(s.jti.clone(), s);
+            }
+        }
+        let next = queue.values().map(|s| s.next_attempt_at).min();
+        let sleep = async {
+            match next {
+                Some(t) => {
+                    let wait = t.micros().saturating_sub(Timestamp::now().micros());
+                    tokio::time::sleep(Duration::from_micros(wait)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            Some(s) = new.recv() => { queue.insert(s.jti.clone(), s); }
+            _ = sleep => {}
+        }
+    }
+}
+
+async fn attempt(
+    client: &reqwest::Client,
+    sig: &mut Signal,
+    settings: &SignalSettings,
+    metrics: &Metrics,
+) {
+    let Some(url) = sig.url.clone() else {
+        sig.state = SignalState::Held;
+        return;
+    };
+    let receiver = sig.receiver.clone().unwrap_or_default();
+    sig.attempts += 1;
+    let sent = client
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(sig.token.clone())
+        .send()
+        .await;
+    let (status, body, reset) = match sent {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let reset = r
+                .headers()
+                .get("x-rate-limit-reset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            // Bounded: only the start of an answer is kept.
+            let body = match r.bytes().await {
+                Ok(b) => String::from_utf8_lossy(&b[..b.len().min(MAX_ANSWER)]).into_owned(),
+                Err(e) => format!("(answer unreadable: {e})"),
+            };
+            (Some(status), body, reset)
+        }
+        Err(e) => (None, format!("{e}"), None),
+    };
+    sig.last_answer = Some(match status {
+        Some(c) => crate::touch::clip(&format!("{c} {}", body.trim()), MAX_ANSWER),
+        None => crate::touch::clip(&body, MAX_ANSWER),
+    });
+    let now = Timestamp::now();
+    let outcome = classify(
+        status,
+        &body,
+        reset,
+        sig.attempts,
+        now,
+        settings,
+        rand::rng().random(),
+    );
+    let label = |o: &'static str| {
+        [
+            ("receiver", Arc::<str>::from(receiver.as_str())),
+            ("outcome", Arc::<str>::from(o)),
+        ]
+    };
+    match outcome {
+        Outcome::Delivered => {
+            sig.state = SignalState::Delivered;
+            sig.delivered_at = Some(now);
+            metrics.signals.get_or_create(&label("delivered")).inc();
+            info!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, level = %sig.level, attempts = sig.attempts, "signal delivered");
+        }
+        Outcome::Dead => {
+            sig.state = SignalState::Dead;
+            metrics.signals.get_or_create(&label("dead")).inc();
+            error!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, answer = ?sig.last_answer, "signal rejected for good: dead-lettered (see decoyd signals)");
+        }
+        Outcome::Retry(at) => {
+            sig.next_attempt_at = at;
+            metrics.signals.get_or_create(&label("retried")).inc();
+            if sig.attempts == 1 {
+                warn!(receiver = %receiver, jti = %sig.jti, answer = ?sig.last_answer, "signal not delivered; retrying");
+            } else {
+                debug!(receiver = %receiver, jti = %sig.jti, attempts = sig.attempts, answer = ?sig.last_answer, "signal not delivered; retrying");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000_000;
+
+    fn s() -> SignalSettings {
+        SignalSettings::defaults("x")
+    }
+
+    fn at(secs: u64) -> Timestamp {
+        Timestamp::from_micros(NOW + secs * 1_000_000)
+    }
+
+    fn c(
+        status: Option<u16>,
+        body: &str,
+        reset: Option<u64>,
+        attempts: u32,
+        jitter: f64,
+    ) -> Outcome {
+        classify(
+            status,
+            body,
+            reset,
+            attempts,
+            Timestamp::from_micros(NOW),
+            &s(),
+            jitter,
+        )
+    }
+
+    #[test]
+    fn every_answer_gets_the_treatment_okta_documents() {
+        let err = |e: &str| format!(r#"{{"err":"{e}","description":"d"}}"#);
+        let cases = [
+            (c(Some(202), "", None, 1, 1.0), Outcome::Delivered),
+            (c(Some(204), "", None, 1, 1.0), Outcome::Delivered),
+            (
+                c(Some(400), &err("invalid_audience"), None, 1, 1.0),
+                Outcome::Dead,
+            ),
+            (
+                c(Some(400), &err("invalid_issuer"), None, 1, 1.0),
+                Outcome::Dead,
+            ),
+            (
+                c(Some(400), &err("invalid_request"), None, 1, 1.0),
+                Outcome::Dead,
+            ),
+            (c(Some(404), "not found", None, 1, 1.0), Outcome::Dead),
+            (
+                c(Some(400), &err("invalid_key"), None, 1, 1.0),
+                Outcome::Retry(at(60)),
+            ),
+            (
+                c(Some(400), &err("authentication_failed"), None, 3, 1.0),
+                Outcome::Retry(at(60)),
+            ),
+            (
+                c(Some(400), &err("invalid_key"), None, 4, 1.0),
+                Outcome::Dead,
+            ),
+            (
+                c(Some(429), "", Some(NOW / 1_000_000 + 30), 1, 1.0),
+                Outcome::Retry(at(30)),
+            ),
+            (
+                c(Some(429), "", Some(NOW / 1_000_000 - 5), 1, 1.0),
+                Outcome::Retry(at(1)),
+            ),
+            (c(Some(429), "", None, 3, 1.0), Outcome::Retry(at(4))),
+            (c(Some(503), "", None, 1, 1.0), Outcome::Retry(at(1))),
+            (
+                c(None, "connection refused", None, 2, 1.0),
+                Outcome::Retry(at(2)),
+            ),
+            (c(None, "timeout", None, 5, 1.0), Outcome::Retry(at(16))),
+            // Capped, and never given up.
+            (c(Some(500), "", None, 40, 1.0), Outcome::Retry(at(300))),
+        ];
+        for (i, (got, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(got, expected, "case {i}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered_between_half_and_all_of_the_step() {
+        assert_eq!(c(Some(503), "", None, 5, 0.0), Outcome::Retry(at(8)));
+        assert_eq!(c(Some(503), "", None, 5, 1.0), Outcome::Retry(at(16)));
+    }
+}

@@ -1,0 +1,98 @@
+//! `decoyd signals [--json]` (the outbox) and `decoyd keys jwks | rotate`: through the running
+//! daemon's admin API when it runs, straight from the data dir when it does not.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::KeysCommand;
+use crate::client::AdminClient;
+use crate::config::Config;
+use crate::signal::keys::KeyRing;
+use crate::signal::outbox::{self, Signal};
+use crate::store::{Store, files};
+
+/// Runs `decoyd signals`.
+pub async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
+    let signals: Vec<Signal> = match AdminClient::discover(&config.data_dir).await {
+        Some(c) => {
+            serde_json::from_slice(&c.get("/api/v1/signals", Duration::from_secs(10)).await?)?
+        }
+        None => match Store::reader_if_any(&config.data_dir)? {
+            Some(reader) => outbox::decode_all(reader.outbox()?),
+            None => Vec::new(),
+        },
+    };
+    let mut out = String::new();
+    for s in &signals {
+        if json {
+            let _ = writeln!(out, "{}", serde_json::to_string(s).unwrap_or_default());
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{:?}\t{} {}→{}\tattempts {}\t{}",
+            s.created_at,
+            s.receiver.as_deref().unwrap_or("(no receiver)"),
+            format!("{:?}", s.state).to_lowercase(),
+            s.event,
+            s.email,
+            s.previous,
+            s.level,
+            s.attempts,
+            s.last_answer.as_deref().unwrap_or(""),
+        );
+        let _ = writeln!(out, "    jti {}", s.jti);
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// Runs `decoyd keys ...`.
+pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
+    let client = AdminClient::discover(&config.data_dir).await;
+    match cmd {
+        KeysCommand::Jwks => {
+            let jwks: serde_json::Value = match &client {
+                Some(c) => {
+                    serde_json::from_slice(&c.get("/jwks.json", Duration::from_secs(10)).await?)?
+                }
+                None => {
+                    files::ensure_data_dir(&config.data_dir)?;
+                    files::check_owner(&config.data_dir)?;
+                    let ring = KeyRing::load_or_create(&config.data_dir)?;
+                    let pending = match Store::reader_if_any(&config.data_dir)? {
+                        Some(reader) => outbox::pending_kids(&outbox::decode_all(reader.outbox()?)),
+                        None => Vec::new(),
+                    };
+                    ring.jwks(config.signals.key_overlap, &pending)
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&jwks)?);
+        }
+        KeysCommand::Rotate => {
+            let kid = match &client {
+                Some(c) => {
+                    let answer = c
+                        .post_json_answer("/api/v1/keys/rotate", &serde_json::json!({}))
+                        .await?;
+                    let v: serde_json::Value = serde_json::from_slice(&answer)?;
+                    v["kid"]
+                        .as_str()
+                        .context("the daemon did not say the new kid")?
+                        .to_string()
+                }
+                None => {
+                    files::check_owner(&config.data_dir)?;
+                    KeyRing::load_or_create(&config.data_dir)?.rotate()?
+                }
+            };
+            println!(
+                "signing with {kid}; the previous key stays published for {}",
+                humantime::format_duration(config.signals.key_overlap)
+            );
+        }
+    }
+    Ok(())
+}
