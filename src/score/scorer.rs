@@ -177,12 +177,14 @@ pub async fn run(
             }
             // Judged once per subject per batch: a flood costs one verdict, not one per touch.
             let mut made = Vec::new();
+            let mut changed = false;
             for subject in &dirty {
                 if let Some(st) = states.get_mut(subject)
                     && let Some(c) = st.judge(now, &settings)
                 {
                     log_change(subject, c.from, c.to, c.score, &c.reasons);
                     made.extend(signals.signals(subject, &c));
+                    changed = true;
                 }
             }
             let removed = evict_sources(&mut states, &mut dirty);
@@ -195,6 +197,10 @@ pub async fn run(
                 remove: removed.iter().map(Subject::key).collect(),
                 scored: Some(last),
                 outbox: made.iter().map(outbox::entry).collect(),
+                // Evidence alone rides on the next group commit of touches: the states and
+                // the scored position are lost or kept together, so a crash only means the
+                // same touches are scored again. A level change is synced at once.
+                lazy: !changed,
             };
             if let Err(e) = store.put_identities(batch).await {
                 error!(error = %e, "identity states could not be written; scoring stops");

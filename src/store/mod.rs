@@ -184,6 +184,10 @@ pub struct IdentityBatch {
     pub scored: Option<u64>,
     /// Key (jti) and JSON of each signal written to the outbox.
     pub outbox: Vec<(String, Vec<u8>)>,
+    /// Sync before acknowledging. Without it the batch is durable with the next group commit
+    /// of touches (one sled log): fine for evidence counts, never for level changes, clears or
+    /// signals, which always sync.
+    pub lazy: bool,
 }
 
 fn read_outbox(db: &sled::Db) -> Result<Vec<Vec<u8>>, StoreError> {
