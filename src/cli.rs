@@ -66,6 +66,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A local SSF push receiver that verifies tokens against a JWKS as Okta does and prints
+    /// each accepted one: for trying the chain without an Okta org.
+    Receiver {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9480")]
+        listen: std::net::SocketAddr,
+        /// The transmitter's JWKS: a URL (fetched at every request) or a file.
+        #[arg(long, value_name = "URL|FILE")]
+        jwks: String,
+        /// Expected `iss`.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// Expected `aud`.
+        #[arg(long)]
+        audience: Option<String>,
+    },
     /// The token signing keys.
     Keys {
         /// What to do.

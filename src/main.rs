@@ -53,6 +53,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(signals::list(&config, json))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Receiver {
+            listen,
+            jwks,
+            issuer,
+            audience,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(decoyd::signal::receiver::run(
+                listen,
+                decoyd::signal::receiver::JwksSource::parse(&jwks),
+                decoyd::signal::receiver::Expect { issuer, audience },
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys { command } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

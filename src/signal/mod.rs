@@ -7,10 +7,12 @@
 //!   atomic batch as the change.
 //! - [`deliver`]: the worker that pushes them, retrying until a receiver accepts or rejects for
 //!   good, always with the same token.
+//! - [`receiver`]: `decoyd receiver`, a push receiver that checks tokens as Okta does.
 
 pub mod deliver;
 pub mod keys;
 pub mod outbox;
+pub mod receiver;
 pub mod set;
 
 use std::time::Duration;

@@ -77,6 +77,16 @@ impl Drop for Receiver {
     }
 }
 
+/// A child process ended by PID when dropped, whatever the test's outcome.
+struct Ended(Child);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A loopback port nobody listens on now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -344,4 +354,63 @@ fn after_a_key_rotation_new_tokens_verify_and_the_old_key_stays_published() {
         .unwrap();
     assert_ne!(bob["kid"].as_str().unwrap(), before[0]);
     assert!(after.contains(&bob["kid"].as_str().unwrap().to_string()));
+}
+
+#[test]
+fn decoyd_receiver_verifies_the_daemons_tokens_and_rejects_a_tampered_one() {
+    let port = free_port();
+    let s = sensor(port, "");
+    let d = s.start();
+    let out = s.dir.path().join("receiver.out");
+    let child = Command::new(bin())
+        .args(["receiver", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--jwks")
+        .arg(format!("http://{}/jwks.json", d.admin))
+        .args(["--issuer", ISSUER, "--audience", &audience(port)])
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Ended(child);
+    login(&d, "alice");
+    let printed = wait_for("the receiver's output", Duration::from_secs(20), || {
+        let text = fs::read_to_string(&out).ok()?;
+        let line = text.lines().next()?.to_string();
+        Some(serde_json::from_str::<serde_json::Value>(&line).unwrap())
+    });
+    assert_eq!(printed["iss"], ISSUER);
+    let delivered = wait_for("delivered", Duration::from_secs(10), || {
+        signals(&s).into_iter().find(|x| x["state"] == "delivered")
+    });
+    assert_eq!(printed["jti"], delivered["jti"]);
+
+    // The same token with its subject changed no longer verifies.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = delivered["token"].as_str().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims = String::from_utf8(b64.decode(parts[1]).unwrap())
+        .unwrap()
+        .replace("alice@example.com", "ceo@example.com");
+    let tampered = format!("{}.{}.{}", parts[0], b64.encode(claims), parts[2]);
+    let (ok, body) = curl(&[
+        "-s",
+        "-w",
+        "\n%{http_code}",
+        "-H",
+        "Content-Type: application/secevent+jwt",
+        "--data-binary",
+        &tampered,
+        &audience(port),
+    ]);
+    assert!(ok);
+    assert!(body.ends_with("\n400"), "{body}");
+    assert!(body.contains("\"err\":\"authentication_failed\""), "{body}");
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    assert_eq!(
+        fs::read_to_string(&out).unwrap().lines().count(),
+        1,
+        "the tampered token was not printed"
+    );
 }
