@@ -74,9 +74,20 @@ pub struct Status {
     pub store: StoreStats,
 }
 
-/// Serves the admin API until shutdown.
-pub async fn run(listener: TcpListener, state: Arc<AdminState>, tracker: TaskTracker) {
-    let span = info_span!("admin");
+/// Serves the admin API until shutdown. With `public`, only the two discovery documents are
+/// served (`/jwks.json`, `/.well-known/ssf-configuration`): a listener a reverse proxy may
+/// publish without exposing `/api` or `/metrics`.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AdminState>,
+    tracker: TaskTracker,
+    public: bool,
+) {
+    let span = if public {
+        info_span!("public")
+    } else {
+        info_span!("admin")
+    };
     async move {
         loop {
             let accepted = tokio::select! {
@@ -96,7 +107,14 @@ pub async fn run(listener: TcpListener, state: Arc<AdminState>, tracker: TaskTra
                 async move {
                     let svc = service_fn(move |req| {
                         let state = state.clone();
-                        async move { Ok::<_, Infallible>(route(req, &state, peer).await) }
+                        async move {
+                            let answer = if public {
+                                route_public(&req, &state)
+                            } else {
+                                route(req, &state, peer).await
+                            };
+                            Ok::<_, Infallible>(answer)
+                        }
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
@@ -149,6 +167,21 @@ fn authorized(req: &Request<Incoming>, token: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), token.as_bytes()))
+}
+
+fn route_public(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "only GET is supported");
+    }
+    match req.uri().path() {
+        "/jwks.json" => json_response(StatusCode::OK, jwks(state).to_string(), "application/json"),
+        "/.well-known/ssf-configuration" => json_response(
+            StatusCode::OK,
+            state.signals.ssf_configuration().to_string(),
+            "application/json",
+        ),
+        _ => error(StatusCode::NOT_FOUND, "no such document"),
+    }
 }
 
 async fn route(

@@ -137,6 +137,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             None
         }
     };
+    let public_listener = match config.signals.public_listen {
+        Some(addr) => match TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                failures.push(format!("the public listener cannot listen on {addr}: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
     if !failures.is_empty() {
         writer.shutdown().await;
         bail!("{}", failures.join("\n"));
@@ -166,6 +176,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         kind: "admin".into(),
         addr: admin_addr,
     });
+    if let Some(l) = &public_listener {
+        listening.push(Listening {
+            name: "public".into(),
+            kind: "public".into(),
+            addr: l.local_addr()?,
+        });
+    }
     files::write_private(
         &data_dir.join(files::ADMIN_ADDR),
         admin_addr.to_string().as_bytes(),
@@ -257,10 +274,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         signals: signal_settings,
     });
     let admin_tracker = TaskTracker::new();
+    if let Some(l) = public_listener {
+        tokio::spawn(admin::run(
+            l,
+            admin_state.clone(),
+            admin_tracker.clone(),
+            true,
+        ));
+    }
     tokio::spawn(admin::run(
         admin_listener,
         admin_state,
         admin_tracker.clone(),
+        false,
     ));
     tokio::spawn(prune_periodically(
         store.clone(),
@@ -271,7 +297,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for l in &listening {
         info!(name = %l.name, kind = %l.kind, addr = %l.addr, "listening");
     }
-    info!(sensor = %config.sensor_id, data_dir = %data_dir.display(), decoys = listening.len() - 1, "decoyd running");
+    info!(sensor = %config.sensor_id, data_dir = %data_dir.display(), decoys = listening.iter().filter(|l| l.kind != "admin" && l.kind != "public").count(), "decoyd running");
 
     wait_for_signal().await?;
     info!("shutting down: no new connections; finishing answers in flight");

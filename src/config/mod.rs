@@ -266,6 +266,7 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
         &identity,
         &mut errors,
     );
+    let public_span = raw.signals.as_ref().and_then(|s| s.public_listen.clone());
     let signal_settings = signals::build(
         path,
         raw.signals.unwrap_or_default(),
@@ -374,6 +375,12 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
             column: 1,
             what: "the admin listener (default)".into(),
         });
+    }
+    if let (Some(span), Some(addr)) = (
+        &public_span,
+        signal_settings.as_ref().and_then(|s| s.public_listen),
+    ) {
+        claims.push(Claim::new(addr, path, span, "the public listener"));
     }
     claims.extend(decoys.iter().filter_map(|p| p.claim.clone()));
     check_address_conflicts(&claims, &mut errors);

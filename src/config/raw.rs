@@ -38,6 +38,9 @@ pub struct RawSignals {
     /// Base URL where `/jwks.json` and `/.well-known/ssf-configuration` are published;
     /// default the issuer.
     pub public_base_url: Option<Spanned<String>>,
+    /// A listener that serves only `/jwks.json` and `/.well-known/ssf-configuration`, for a
+    /// reverse proxy to publish.
+    pub public_listen: Option<Spanned<String>>,
     /// How long a retired signing key stays published.
     pub key_overlap: Option<Spanned<String>>,
     /// Longest wait between two retries of a transient failure.

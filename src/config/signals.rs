@@ -74,6 +74,9 @@ pub fn build(
     {
         s.public_base_url = u;
     }
+    if let Some(l) = &raw.public_listen {
+        s.public_listen = super::parse_listen(file, l, errors);
+    }
     for (value, slot) in [
         (&raw.key_overlap, &mut s.key_overlap),
         (&raw.max_retry_delay, &mut s.max_retry_delay),

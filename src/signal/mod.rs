@@ -57,6 +57,8 @@ pub struct SignalSettings {
     pub issuer: String,
     /// Where the discovery documents are published.
     pub public_base_url: String,
+    /// The listener that serves only the discovery documents, if any.
+    pub public_listen: Option<std::net::SocketAddr>,
     /// How long a retired key stays in the JWKS.
     pub key_overlap: Duration,
     /// Longest wait between retries of a transient failure.
@@ -73,6 +75,7 @@ impl SignalSettings {
         let issuer = format!("https://{host}");
         SignalSettings {
             public_base_url: issuer.clone(),
+            public_listen: None,
             issuer,
             key_overlap: Duration::from_secs(7 * 86_400),
             max_retry_delay: Duration::from_secs(300),

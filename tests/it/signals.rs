@@ -414,3 +414,36 @@ fn decoyd_receiver_verifies_the_daemons_tokens_and_rejects_a_tampered_one() {
         "the tampered token was not printed"
     );
 }
+
+#[test]
+fn the_public_listener_serves_the_discovery_documents_and_nothing_else() {
+    let port = free_port();
+    let s = sensor(port, "");
+    let main = fs::read_to_string(s.config()).unwrap().replace(
+        "  max_retry_delay: 1s\n",
+        "  max_retry_delay: 1s\n  public_listen: 127.0.0.1:0\n",
+    );
+    fs::write(s.config(), main).unwrap();
+    let d = s.start();
+    let public = d.addr("public");
+    let get = |path: &str| {
+        curl(&[
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            &format!("http://{public}{path}"),
+        ])
+        .1
+    };
+    let jwks = get("/jwks.json");
+    assert!(jwks.ends_with("\n200"), "{jwks}");
+    let (_, admin_jwks) = d.admin_get("/jwks.json", false);
+    assert_eq!(jwks.trim_end_matches("\n200"), admin_jwks);
+    assert!(get("/.well-known/ssf-configuration").contains(&format!("\"issuer\":\"{ISSUER}\"")));
+    for hidden in ["/api/v1/status", "/api/v1/signals", "/metrics", "/healthz"] {
+        assert!(
+            get(hidden).ends_with("\n404"),
+            "{hidden} must not be served publicly"
+        );
+    }
+}
