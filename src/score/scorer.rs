@@ -27,7 +27,8 @@ use crate::touch::Timestamp;
 pub const MAX_SOURCES: usize = 10_000;
 /// Records read per turn.
 const PAGE: usize = 1000;
-/// How long new touches gather before they are scored.
+/// Least time between two batches: touches arriving sooner gather into the next one. A touch
+/// after a quiet spell is scored at once.
 const GATHER: Duration = Duration::from_millis(100);
 
 /// An operator's clear, from the admin API.
@@ -150,6 +151,7 @@ pub async fn run(
     let mut states: HashMap<Subject, IdentityState> =
         states.into_iter().map(|s| (s.subject.clone(), s)).collect();
     let mut sessions = Sessions::default();
+    let mut last_batch: Option<tokio::time::Instant> = None;
     loop {
         // Everything on disk beyond what was scored, a page at a time.
         let page = match store.events(&EventQuery {
@@ -207,6 +209,7 @@ pub async fn run(
                 return;
             }
             scored = last;
+            last_batch = Some(tokio::time::Instant::now());
             signals.hand_over(made).await;
             if page.len() == PAGE {
                 continue;
@@ -233,11 +236,13 @@ pub async fn run(
                 let _ = req.reply.send(r.map(|(st, _)| st));
             }
             _ = store.wait_beyond(scored, Duration::from_secs(5)) => {
-                // Let a burst gather, so a flood is scored (and its states written and
-                // synced) a few times a second, not once per touch.
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(GATHER) => {}
+                // In a burst, let touches gather, so a flood is scored (and its states
+                // written) a few times a second, not once per touch.
+                if let Some(t) = last_batch {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep_until(t + GATHER) => {}
+                    }
                 }
             }
         }
