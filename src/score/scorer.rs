@@ -29,7 +29,7 @@ pub const MAX_SOURCES: usize = 10_000;
 const PAGE: usize = 1000;
 /// Least time between two batches: touches arriving sooner gather into the next one. A touch
 /// after a quiet spell is scored at once.
-const GATHER: Duration = Duration::from_millis(100);
+const GATHER: Duration = Duration::from_millis(20);
 
 /// An operator's clear, from the admin API.
 #[derive(Debug)]
