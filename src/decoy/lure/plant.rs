@@ -155,16 +155,7 @@ pub fn plant(
         let m = f.metadata()?;
         // Linking fails if anything has appeared at the path meanwhile: never overwrite.
         fs::hard_link(&tmp, path)?;
-        Ok(FileState {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: mtime_ns(&m),
-            mode: m.mode() & 0o7777,
-            uid: m.uid(),
-            gid: m.gid(),
-            sha256: crate::store::files::hex(&Sha256::digest(rendered.text.as_bytes())),
-        })
+        Ok(state_of(&m, &Sha256::digest(rendered.text.as_bytes())))
     };
     let written = write();
     // The temporary name is ours alone (created exclusively above): always remove it.
@@ -260,16 +251,20 @@ pub fn file_state(path: &Path) -> io::Result<FileState> {
         h.update(&buf[..n]);
         left = left.saturating_sub(n as u64);
     }
-    Ok(FileState {
+    Ok(state_of(&m, &h.finalize()))
+}
+
+fn state_of(m: &fs::Metadata, sha256: &[u8]) -> FileState {
+    FileState {
         dev: m.dev(),
         ino: m.ino(),
         size: m.size(),
-        mtime_ns: mtime_ns(&m),
+        mtime_ns: mtime_ns(m),
         mode: m.mode() & 0o7777,
         uid: m.uid(),
         gid: m.gid(),
-        sha256: crate::store::files::hex(&h.finalize()),
-    })
+        sha256: crate::store::files::hex(sha256),
+    }
 }
 
 fn mtime_ns(m: &fs::Metadata) -> i128 {
