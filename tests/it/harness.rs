@@ -99,12 +99,33 @@ impl Sensor {
 
     /// Starts `decoyd run` and waits until its admin API answers.
     pub fn start(&self) -> Daemon {
-        Daemon::start(&self.config(), &self.data(), &[])
+        Daemon::start(&self.config(), &self.data(), &[], &[])
+    }
+
+    /// Starts `decoyd run` without CAP_SYS_ADMIN, as most hosts run it (no fanotify). As root
+    /// the capability is dropped with util-linux's setpriv; anyone else has none anyway.
+    pub fn start_without_sys_admin(&self) -> Daemon {
+        let root = fs::metadata("/proc/self").map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        });
+        let wrapper: &[&str] = if root.unwrap_or(false) {
+            &[
+                "setpriv",
+                "--bounding-set",
+                "-sys_admin",
+                "--inh-caps",
+                "-sys_admin",
+            ]
+        } else {
+            &[]
+        };
+        Daemon::start(&self.config(), &self.data(), &[], wrapper)
     }
 
     /// Starts `decoyd run` with extra global arguments (e.g. `-vv`).
     pub fn start_with(&self, args: &[&str]) -> Daemon {
-        Daemon::start(&self.config(), &self.data(), args)
+        Daemon::start(&self.config(), &self.data(), args, &[])
     }
 }
 
@@ -119,7 +140,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn start(config: &Path, data: &Path, args: &[&str]) -> Daemon {
+    fn start(config: &Path, data: &Path, args: &[&str], wrapper: &[&str]) -> Daemon {
         // A file left by a killed daemon must not be mistaken for the new one's.
         let _ = fs::remove_file(data.join("admin.addr"));
         static STARTS: AtomicUsize = AtomicUsize::new(0);
@@ -128,7 +149,15 @@ impl Daemon {
             STARTS.fetch_add(1, Ordering::Relaxed)
         ));
         let log_file = fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(bin());
+        // A wrapper (setpriv) execs the daemon: the PID stays the daemon's.
+        let mut cmd = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
         cmd.args(args)
             .args(["run", "-c"])
             .arg(config)

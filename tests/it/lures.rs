@@ -590,14 +590,25 @@ fn may_attribute() -> bool {
 
 #[test]
 fn opens_name_the_reader_except_ignored_processes_and_decoyd_itself() {
+    opens_are_recorded_as_the_kernel_allows(may_attribute(), Sensor::start);
+}
+
+#[test]
+fn without_cap_sys_admin_opens_are_recorded_without_a_process_and_decoyds_own_reads_are_not() {
+    opens_are_recorded_as_the_kernel_allows(false, Sensor::start_without_sys_admin);
+}
+
+/// A lure read by `head` (in ignore_processes) and by `cat`, after a new mtime that makes
+/// decoyd read the file itself. With attribution: only cat's open, with its process. Without:
+/// both opens, no process, and still never decoyd's own.
+fn opens_are_recorded_as_the_kernel_allows(attributed: bool, start: fn(&Sensor) -> Daemon) {
     let s = sensor(
         "alice-laptop",
         "lures:\n  check_every: 100ms\n  ignore_processes: [head]\n",
         SECRET,
     );
     let path = lure(&s, "alice-aws", "aws-credentials", ".aws/credentials", "");
-    let d = s.start();
-    let attributed = may_attribute();
+    let d = start(&s);
     // The watcher says it once it runs, which may be just after the admin API answers.
     let said = if attributed {
         "lure attribution is on"
