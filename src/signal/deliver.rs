@@ -175,6 +175,18 @@ pub async fn run(
     }
 }
 
+/// The first `max` bytes of an answer's body; the rest is never read.
+pub async fn read_start(mut r: reqwest::Response, max: usize) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        match r.chunk().await? {
+            Some(c) => out.extend_from_slice(&c[..c.len().min(max - out.len())]),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
 async fn attempt(
     client: &reqwest::Client,
     sig: &mut Signal,
@@ -202,9 +214,9 @@ async fn attempt(
                 .get("x-rate-limit-reset")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            // Bounded: only the start of an answer is kept.
-            let body = match r.bytes().await {
-                Ok(b) => String::from_utf8_lossy(&b[..b.len().min(MAX_ANSWER)]).into_owned(),
+            // Bounded: only the start of an answer is read, however much a receiver sends.
+            let body = match read_start(r, MAX_ANSWER).await {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
                 Err(e) => format!("(answer unreadable: {e})"),
             };
             (Some(status), body, reset)

@@ -22,6 +22,8 @@ use tracing::{info, warn};
 
 use super::set::USER_RISK_CHANGE;
 
+/// Largest JWKS read.
+const MAX_JWKS: usize = 256 * 1024;
 /// Largest token accepted.
 const MAX_TOKEN: usize = 64 * 1024;
 
@@ -195,7 +197,10 @@ impl JwksSource {
         match self {
             JwksSource::Url(u) => {
                 let r = client.get(u).send().await.map_err(|e| format!("{e}"))?;
-                let b = r.bytes().await.map_err(|e| format!("{e}"))?;
+                // Bounded: a JWKS is a few kilobytes.
+                let b = super::deliver::read_start(r, MAX_JWKS)
+                    .await
+                    .map_err(|e| format!("{e}"))?;
                 serde_json::from_slice(&b).map_err(|e| format!("{u}: {e}"))
             }
             JwksSource::File(p) => {
