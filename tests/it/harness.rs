@@ -92,6 +92,19 @@ impl Sensor {
         json_lines(&args.join(" "), self.cli(args))
     }
 
+    /// The events once at least `n` records of type `ty` are among them: a connection is
+    /// recorded as it ends, which can be just after the client process has exited.
+    pub fn events_with(&self, ty: &str, n: usize) -> Vec<serde_json::Value> {
+        wait_for(
+            &format!("{n} {ty} records"),
+            Duration::from_secs(10),
+            || {
+                let ev = self.events();
+                (of_type(&ev, ty).len() >= n).then_some(ev)
+            },
+        )
+    }
+
     /// `decoyd events --json`, parsed.
     pub fn events(&self) -> Vec<serde_json::Value> {
         json_lines("events", self.cli(&["events", "--json", "-n", "1000000"]))

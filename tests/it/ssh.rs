@@ -71,7 +71,7 @@ fn a_wrong_password_is_refused_as_openssh_words_it_and_stored_only_as_a_keyed_ha
         assert_eq!(s["active"], true);
     }
 
-    let events = sensor.events();
+    let events = sensor.events_with("ssh_connection", 2);
     let pw = auths(&events, "password");
     assert_eq!(pw.len(), 4, "{events:#?}");
     let first = &pw[0]["event"];
@@ -808,7 +808,18 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
         "{out2}"
     );
 
-    let events = sensor.events();
+    // Each connection is recorded as it ends, which can be just after the client exits.
+    let events = wait_for(
+        "the shell session's record",
+        Duration::from_secs(10),
+        || {
+            let ev = sensor.events();
+            of_type(&ev, "ssh_connection")
+                .iter()
+                .any(|c| c["event"]["accepted_user"] == "deploy" && c["event"]["commands"] == 5)
+                .then_some(ev)
+        },
+    );
     let accepted: Vec<_> = auths(&events, "password")
         .into_iter()
         .filter(|e| e["event"]["result"] == "accepted")
@@ -942,7 +953,8 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
         stderr(&o)
     );
 
-    let events = sensor.events();
+    // The last connection is recorded as it ends, just after the client has gone.
+    let events = sensor.events_with("ssh_connection", 6);
     let ended: Vec<(String, String)> = of_type(&events, "ssh_connection")
         .iter()
         .map(|e| {
