@@ -68,6 +68,48 @@ pub fn summary(config: &Config) -> String {
             d.file.display()
         );
     }
+    let r = &config.signals.receivers;
+    let _ = writeln!(
+        s,
+        "  signals issued as {}: {}",
+        config.signals.issuer,
+        if r.is_empty() {
+            "no receivers (kept in the outbox)".to_string()
+        } else {
+            format!(
+                "{} receiver{}:",
+                r.len(),
+                if r.len() == 1 { "" } else { "s" }
+            )
+        }
+    );
+    for r in r {
+        let api = match &r.api {
+            None => String::new(),
+            Some(a) => format!(
+                ", Okta API as {}{}{}",
+                match &a.credentials {
+                    crate::signal::okta::Credentials::Ssws(_) => "an SSWS token".to_string(),
+                    crate::signal::okta::Credentials::ServiceApp(app) =>
+                        format!("service app {}", app.client_id),
+                    crate::signal::okta::Credentials::NotRead => "credentials not read".into(),
+                },
+                if a.verify_users {
+                    ", users checked"
+                } else {
+                    ""
+                },
+                a.response
+                    .map(|x| format!(", response {} at high", x.name()))
+                    .unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(
+            s,
+            "    {}: {} from {}{api}",
+            r.name, r.push_url, r.min_level
+        );
+    }
     s
 }
 

@@ -82,12 +82,41 @@ pub enum Command {
         #[arg(long)]
         audience: Option<String>,
     },
+    /// Okta's Management API.
+    Okta {
+        /// What to do.
+        #[command(subcommand)]
+        command: OktaCommand,
+    },
     /// The token signing keys.
     Keys {
         /// What to do.
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// `decoyd okta` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum OktaCommand {
+    /// Create, or update when it exists, this sensor's Security Events Provider in Okta, with
+    /// the credentials of an okta receiver's `api:`.
+    Register(OktaRegisterArgs),
+}
+
+/// `decoyd okta register`.
+#[derive(Debug, Args, Clone)]
+pub struct OktaRegisterArgs {
+    /// The okta receiver whose org and credentials are used; needed when there are several.
+    #[arg(long, value_name = "NAME")]
+    pub receiver: Option<String>,
+    /// The provider's name in Okta. Default: `decoyd <sensor id>`.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Register the issuer and the JWKS URL instead of the well-known URL (for a JWKS
+    /// published as a static file).
+    #[arg(long)]
+    pub issuer_and_jwks: bool,
 }
 
 /// `decoyd keys` subcommands.

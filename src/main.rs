@@ -22,7 +22,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = config::locate(cli.config.as_deref());
-    let config = match config::load(path.as_deref()) {
+    // Only the commands that call Okta read its credentials.
+    let secrets = match cli.command {
+        Command::Run | Command::Check | Command::Okta { .. } => config::Secrets::Read,
+        _ => config::Secrets::Skip,
+    };
+    let config = match config::load_for(path.as_deref(), secrets) {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
@@ -67,6 +72,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 decoyd::signal::receiver::JwksSource::parse(&jwks),
                 decoyd::signal::receiver::Expect { issuer, audience },
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Okta { command } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(signals::okta(&config, command))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => {

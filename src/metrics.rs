@@ -48,6 +48,9 @@ pub struct Metrics {
     pub lure_opens_ignored: Counter,
     /// Signal delivery attempts, by receiver and outcome (`delivered`, `retried`, `dead`).
     pub signals: Family<DecoyKindLabels, Counter>,
+    /// Okta user lookups before a signal, by receiver and result (`found`, `not_found`,
+    /// `failed`): `not_found` means Okta would drop the signal silently.
+    pub okta_user_checks: Family<DecoyKindLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -144,6 +147,12 @@ impl Metrics {
             "Signal delivery attempts, by receiver and outcome (delivered, retried, dead)",
             signals.clone(),
         );
+        let okta_user_checks = Family::<DecoyKindLabels, Counter>::default();
+        r.register(
+            "okta_user_checks",
+            "Okta user lookups before a signal, by receiver and result (found, not_found, failed)",
+            okta_user_checks.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             touches,
@@ -160,6 +169,7 @@ impl Metrics {
             connections_refused,
             lure_opens_ignored,
             signals,
+            okta_user_checks,
         }
     }
 

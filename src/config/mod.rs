@@ -96,10 +96,25 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     system.exists().then(|| system.to_path_buf())
 }
 
-/// Loads the main file at `path` (or the built-in default when `None`).
+/// Whether loading reads the secrets the config names (Okta API credentials).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// Read and check them: `run`, `check` and `okta register`.
+    Read,
+    /// Check only where they are said to be: commands that never call Okta, so an operator
+    /// can read events from a shell without the daemon's environment or file rights.
+    Skip,
+}
+
+/// Loads the main file at `path` (or the built-in default when `None`), reading secrets.
 pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
+    load_for(path, Secrets::Read)
+}
+
+/// Loads the main file at `path` (or the built-in default when `None`).
+pub fn load_for(path: Option<&Path>, secrets: Secrets) -> Result<Config, ConfigErrors> {
     match path {
-        Some(p) => load_file(p),
+        Some(p) => load_file(p, secrets),
         None => Ok(builtin()),
     }
 }
@@ -185,7 +200,7 @@ fn default_sensor_id() -> Arc<str> {
     }
 }
 
-fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+fn load_file(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     let mut errors = ConfigErrors::default();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -269,8 +284,10 @@ fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     let public_span = raw.signals.as_ref().and_then(|s| s.public_listen.clone());
     let signal_settings = signals::build(
         path,
+        &base,
         raw.signals.unwrap_or_default(),
         &advertise_host,
+        secrets,
         &mut errors,
     );
     let email_domain = identity.email_domain.as_ref().and_then(|d| {
@@ -420,6 +437,13 @@ fn main_schema() -> keys::Schema {
             "scoring",
             Schema::of::<raw::RawScoring>()
                 .section("thresholds", Schema::of::<raw::RawThresholds>()),
+        )
+        .section(
+            "signals",
+            Schema::of::<raw::RawSignals>().section(
+                "receivers",
+                Schema::of::<raw::RawReceiver>().section("api", Schema::of::<raw::RawOktaApi>()),
+            ),
         )
 }
 

@@ -72,6 +72,32 @@ pub struct RawReceiver {
     pub sub_id: Option<Spanned<bool>>,
     /// Add `txn`.
     pub txn: Option<Spanned<bool>>,
+    /// Okta: Management API credentials, for user checks, the direct response and
+    /// `decoyd okta register`.
+    pub api: Option<RawOktaApi>,
+    /// Okta: look each person up before a signal is pushed (default true with `api`).
+    pub verify_users: Option<Spanned<bool>>,
+    /// Okta: `revoke_sessions`, `revoke_tokens` or `set_risk` at `high` (default none).
+    pub response: Option<Spanned<String>>,
+}
+
+/// `api:` of an Okta receiver: an SSWS token, or an OAuth service app.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawOktaApi {
+    /// File holding an SSWS API token.
+    pub token_file: Option<Spanned<String>>,
+    /// Environment variable holding an SSWS API token.
+    pub token_env: Option<Spanned<String>>,
+    /// The service app's client id (`private_key_jwt`).
+    pub client_id: Option<Spanned<String>>,
+    /// PEM file of the service app's RSA private key.
+    pub private_key_file: Option<Spanned<String>>,
+    /// Environment variable holding that PEM.
+    pub private_key_env: Option<Spanned<String>>,
+    /// The key's `kid` at Okta, when the app has several.
+    pub key_id: Option<Spanned<String>>,
+    /// Send DPoP proofs from the first request (they are sent anyway once Okta asks).
+    pub dpop: Option<Spanned<bool>>,
 }
 
 /// `identity:` section.

@@ -23,9 +23,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use super::okta::{self, UserCheck};
 use super::outbox::{Signal, SignalState, entry};
 use super::{AUTH_RETRIES, SignalSettings};
 use crate::metrics::Metrics;
+use crate::score::Level;
 use crate::store::{IdentityBatch, Store};
 use crate::touch::Timestamp;
 
@@ -92,6 +94,17 @@ pub fn classify(
     }
 }
 
+/// The HTTPS client of signals and of Okta's API: short timeouts, no redirects (a receiver
+/// that redirects is misconfigured, and a redirect could carry credentials elsewhere).
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("decoyd/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Pushes signals until shutdown. `pending` is what the store holds at start; `new` brings
 /// signals the scorer has just written.
 pub async fn run(
@@ -107,19 +120,22 @@ pub async fn run(
         // loads) is not worth its memory.
         return;
     }
-    let client = match reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("decoyd/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let client = match http_client() {
         Ok(c) => c,
         Err(e) => {
             error!(error = %e, "cannot build the HTTPS client; signals stay in the outbox");
             return;
         }
     };
+    let okta: HashMap<String, okta::Client> = settings
+        .receivers
+        .iter()
+        .filter_map(|r| {
+            r.api
+                .clone()
+                .map(|a| (r.name.clone(), okta::Client::new(client.clone(), a)))
+        })
+        .collect();
     let mut queue: HashMap<String, Signal> = pending
         .into_iter()
         .filter(|s| s.state == SignalState::Pending)
@@ -141,7 +157,7 @@ pub async fn run(
                 return;
             }
             let mut sig = queue.remove(&jti).expect("due signals are queued");
-            attempt(&client, &mut sig, &settings, &metrics).await;
+            attempt(&client, &okta, &mut sig, &settings, &metrics).await;
             let batch = IdentityBatch {
                 outbox: vec![entry(&sig)],
                 ..Default::default()
@@ -175,38 +191,20 @@ pub async fn run(
     }
 }
 
-/// The first `max` bytes of an answer's body; the rest is never read.
-pub async fn read_start(mut r: reqwest::Response, max: usize) -> Result<Vec<u8>, reqwest::Error> {
-    let mut out = Vec::new();
-    while out.len() < max {
-        match r.chunk().await? {
-            Some(c) => out.extend_from_slice(&c[..c.len().min(max - out.len())]),
-            None => break,
-        }
-    }
-    Ok(out)
-}
-
-async fn attempt(
+/// Pushes a token: (status, body start, rate limit reset), or no status and the error.
+async fn push(
     client: &reqwest::Client,
-    sig: &mut Signal,
-    settings: &SignalSettings,
-    metrics: &Metrics,
-) {
-    let Some(url) = sig.url.clone() else {
-        sig.state = SignalState::Held;
-        return;
-    };
-    let receiver = sig.receiver.clone().unwrap_or_default();
-    sig.attempts += 1;
+    url: &str,
+    token: &str,
+) -> (Option<u16>, String, Option<u64>) {
     let sent = client
-        .post(&url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
         .header(reqwest::header::ACCEPT, "application/json")
-        .body(sig.token.clone())
+        .body(token.to_string())
         .send()
         .await;
-    let (status, body, reset) = match sent {
+    match sent {
         Ok(r) => {
             let status = r.status().as_u16();
             let reset = r
@@ -222,21 +220,145 @@ async fn attempt(
             (Some(status), body, reset)
         }
         Err(e) => (None, format!("{e}"), None),
+    }
+}
+
+/// The first `max` bytes of an answer's body; the rest is never read.
+pub async fn read_start(mut r: reqwest::Response, max: usize) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        match r.chunk().await? {
+            Some(c) => out.extend_from_slice(&c[..c.len().min(max - out.len())]),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Looks the signal's person up in Okta, unless that is already settled.
+async fn check_user(api: &okta::Client, sig: &mut Signal, receiver: &str, metrics: &Metrics) {
+    if matches!(
+        sig.okta_user,
+        Some(UserCheck::Found { .. } | UserCheck::NotFound)
+    ) {
+        return;
+    }
+    let check = api.find_user(&sig.email).await;
+    let result = match &check {
+        UserCheck::Found { status, .. } => {
+            debug!(receiver = %receiver, identity = %sig.email, okta_status = %status, "Okta user found");
+            "found"
+        }
+        UserCheck::NotFound => {
+            warn!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, "no Okta user has this login or email: Okta drops a signal about an unknown user without a word (see decoyd signals)");
+            "not_found"
+        }
+        UserCheck::Failed { error, .. } => {
+            warn!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, error = %error, "the Okta user lookup failed");
+            "failed"
+        }
+    };
+    metrics
+        .okta_user_checks
+        .get_or_create(&[
+            ("receiver", Arc::<str>::from(receiver)),
+            ("result", Arc::<str>::from(result)),
+        ])
+        .inc();
+    sig.okta_user = Some(check);
+}
+
+/// Makes a direct response: (status, body, rate limit reset) as for a push, or the outcome
+/// when there is nothing to send.
+async fn respond(
+    api: Option<&okta::Client>,
+    sig: &Signal,
+    action: okta::Action,
+) -> Result<(Option<u16>, String, Option<u64>), String> {
+    let Some(api) = api else {
+        return Err("the receiver has no Okta API credentials any more".into());
+    };
+    match &sig.okta_user {
+        Some(UserCheck::Found { id, .. }) => {
+            let reason = sig.reason.as_deref().unwrap_or("decoyd");
+            let a = api
+                .respond(action, id, sig.level == Level::High, reason)
+                .await;
+            Ok((a.status, a.body, a.rate_limit_reset))
+        }
+        Some(UserCheck::NotFound) => Err(format!("no Okta user has login or email {}", sig.email)),
+        // Okta's answer to the lookup decides, as it would for the call itself: a 401 is
+        // retried a few times, a 403 (missing scope) is final, a 5xx is retried.
+        Some(UserCheck::Failed { error, status }) => {
+            Ok((*status, format!("user lookup failed: {error}"), None))
+        }
+        None => Ok((None, "user lookup not made".into(), None)),
+    }
+}
+
+async fn attempt(
+    client: &reqwest::Client,
+    okta: &HashMap<String, okta::Client>,
+    sig: &mut Signal,
+    settings: &SignalSettings,
+    metrics: &Metrics,
+) {
+    let Some(url) = sig.url.clone() else {
+        sig.state = SignalState::Held;
+        return;
+    };
+    let receiver = sig.receiver.clone().unwrap_or_default();
+    let api = okta.get(&receiver);
+    // Before a push when the receiver checks users, and always before a direct response,
+    // which needs the user's id.
+    if let Some(api) = api
+        && (api.api().verify_users || sig.action.is_some())
+    {
+        check_user(api, sig, &receiver, metrics).await;
+    }
+    sig.attempts += 1;
+    let answered = match sig.action {
+        Some(action) => respond(api, sig, action).await,
+        None => Ok(push(client, &url, &sig.token).await),
+    };
+    let (status, body, reset) = match answered {
+        Ok(a) => a,
+        Err(why) => {
+            sig.state = SignalState::Dead;
+            sig.last_answer = Some(crate::touch::clip(&why, MAX_ANSWER));
+            metrics
+                .signals
+                .get_or_create(&[
+                    ("receiver", Arc::<str>::from(receiver.as_str())),
+                    ("outcome", Arc::<str>::from("dead")),
+                ])
+                .inc();
+            error!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, answer = ?sig.last_answer, "Okta response impossible: dead-lettered (see decoyd signals)");
+            return;
+        }
     };
     sig.last_answer = Some(match status {
         Some(c) => crate::touch::clip(&format!("{c} {}", body.trim()), MAX_ANSWER),
         None => crate::touch::clip(&body, MAX_ANSWER),
     });
     let now = Timestamp::now();
-    let outcome = classify(
-        status,
-        &body,
-        reset,
-        sig.attempts,
-        now,
-        settings,
-        rand::rng().random(),
-    );
+    let outcome = if sig.action.is_some() && status == Some(401) && sig.attempts <= AUTH_RETRIES {
+        // The Management API's 401: a token revoked or expired early, or a key being
+        // rotated at the app; the next try gets a new token.
+        Outcome::Retry(Timestamp::from_micros(
+            now.micros() + settings.auth_retry_delay.as_micros() as u64,
+        ))
+    } else {
+        classify(
+            status,
+            &body,
+            reset,
+            sig.attempts,
+            now,
+            settings,
+            rand::rng().random(),
+        )
+    };
     let label = |o: &'static str| {
         [
             ("receiver", Arc::<str>::from(receiver.as_str())),
@@ -248,7 +370,14 @@ async fn attempt(
             sig.state = SignalState::Delivered;
             sig.delivered_at = Some(now);
             metrics.signals.get_or_create(&label("delivered")).inc();
-            info!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, level = %sig.level, attempts = sig.attempts, "signal delivered");
+            match sig.action {
+                Some(a) => {
+                    info!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, action = a.name(), attempts = sig.attempts, "Okta response made")
+                }
+                None => {
+                    info!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, level = %sig.level, attempts = sig.attempts, "signal delivered")
+                }
+            }
         }
         Outcome::Dead => {
             sig.state = SignalState::Dead;

@@ -7,10 +7,12 @@
 //!   atomic batch as the change.
 //! - [`deliver`]: the worker that pushes them, retrying until a receiver accepts or rejects for
 //!   good, always with the same token.
+//! - [`okta`]: Okta's Management API: registration, user checks, the direct response.
 //! - [`receiver`]: `decoyd receiver`, a push receiver that checks tokens as Okta does.
 
 pub mod deliver;
 pub mod keys;
+pub mod okta;
 pub mod outbox;
 pub mod receiver;
 pub mod set;
@@ -48,6 +50,8 @@ pub struct Receiver {
     pub sub_id: bool,
     /// Add `txn`.
     pub txn: bool,
+    /// Okta's Management API, when credentials are configured.
+    pub api: Option<okta::OktaApi>,
 }
 
 /// The `signals:` section, validated.

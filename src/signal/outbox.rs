@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyRing;
+use super::okta::{Action, UserCheck};
 use super::set::{self, EventType, SetClaims};
 use super::{Receiver, SignalSettings};
 use crate::score::{Change, Level};
@@ -63,6 +64,16 @@ pub struct Signal {
     /// When it was accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<Timestamp>,
+    /// A direct response through Okta's Management API instead of a push: then `token` and
+    /// `kid` are empty and `event` is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// What the Okta user lookup found, when the receiver checks users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_user: Option<UserCheck>,
+    /// Why, for a direct response (`riskReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `reason_admin`: the verdict's strongest reasons, concisely.
@@ -142,6 +153,9 @@ pub fn for_change(
             next_attempt_at: Timestamp::now(),
             last_answer: None,
             delivered_at: None,
+            action: None,
+            okta_user: None,
+            reason: None,
         }
     };
     if settings.receivers.is_empty() {
@@ -157,7 +171,41 @@ pub fn for_change(
             out.push(make(Some(r), *e));
         }
     }
+    for r in &settings.receivers {
+        if let Some(action) = r.api.as_ref().and_then(|a| a.response)
+            && responds(action, change)
+        {
+            out.push(Signal {
+                jti: set::new_jti(),
+                receiver: Some(r.name.clone()),
+                url: r.api.as_ref().map(|a| a.org_url.clone()),
+                event: EventType::UserRiskChange,
+                email: email.to_string(),
+                level: change.to,
+                previous: change.from,
+                token: String::new(),
+                kid: String::new(),
+                created_at: Timestamp::now(),
+                state: SignalState::Pending,
+                attempts: 0,
+                next_attempt_at: Timestamp::now(),
+                last_answer: None,
+                delivered_at: None,
+                action: Some(action),
+                okta_user: None,
+                reason: Some(reason.clone()),
+            });
+        }
+    }
     out
+}
+
+/// Whether a change calls for the direct response: reaching `high` (which a typed name alone
+/// never does), or, for `set_risk`, an operator's clear of someone who was `high`.
+fn responds(action: Action, change: &Change) -> bool {
+    let reached_high = change.by.is_none() && change.to == Level::High && change.from < Level::High;
+    let cleared_high = change.by.is_some() && change.from == Level::High && change.to < Level::High;
+    reached_high || (action == Action::SetRisk && cleared_high)
 }
 
 /// Decodes stored signals; an undecodable one is logged and skipped.
@@ -180,7 +228,7 @@ pub fn decode_all(raw: Vec<Vec<u8>>) -> Vec<Signal> {
 pub fn pending_kids(signals: &[Signal]) -> Vec<String> {
     let mut k: Vec<String> = signals
         .iter()
-        .filter(|s| s.state == SignalState::Pending)
+        .filter(|s| s.state == SignalState::Pending && !s.kid.is_empty())
         .map(|s| s.kid.clone())
         .collect();
     k.sort();
@@ -211,6 +259,7 @@ mod tests {
             min_level: min,
             sub_id: false,
             txn: false,
+            api: None,
         }
     }
 
@@ -295,6 +344,55 @@ mod tests {
             clear.is_empty(),
             "session revocation says nothing about a cleared level"
         );
+    }
+
+    #[test]
+    fn the_direct_response_is_made_at_high_only_and_set_risk_is_lowered_by_a_clear() {
+        use crate::signal::okta::{Credentials, OktaApi, Secret};
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeyRing::load_or_create(dir.path()).unwrap();
+        let with = |action: Action| {
+            let mut r = receiver("okta", Level::Medium, vec![EventType::UserRiskChange]);
+            r.api = Some(OktaApi {
+                org_url: "https://acme.okta.com".into(),
+                credentials: Credentials::Ssws(Secret::new("t".into())),
+                verify_users: true,
+                response: Some(action),
+            });
+            let mut s = SignalSettings::defaults("sensor.example");
+            s.receivers = vec![r];
+            s
+        };
+        let actions = |s: &SignalSettings, from, to, by| {
+            for_change(s, &keys, "alice@example.com", &change(from, to, by))
+                .into_iter()
+                .filter_map(|x| {
+                    x.action
+                        .map(|a| (a, x.level, x.kid.is_empty(), x.token.is_empty()))
+                })
+                .collect::<Vec<_>>()
+        };
+        let revoke = with(Action::RevokeSessions);
+        assert!(actions(&revoke, Level::None, Level::Medium, None).is_empty());
+        assert_eq!(
+            actions(&revoke, Level::Medium, Level::High, None),
+            [(Action::RevokeSessions, Level::High, true, true)]
+        );
+        assert!(actions(&revoke, Level::High, Level::Low, Some("jdoe")).is_empty());
+        let risk = with(Action::SetRisk);
+        assert_eq!(
+            actions(&risk, Level::High, Level::Low, Some("jdoe")),
+            [(Action::SetRisk, Level::Low, true, true)]
+        );
+        assert!(actions(&risk, Level::Medium, Level::Low, Some("jdoe")).is_empty());
+        // An action's empty kid never keeps a key in the JWKS.
+        let made = for_change(
+            &revoke,
+            &keys,
+            "a@example.com",
+            &change(Level::None, Level::High, None),
+        );
+        assert_eq!(pending_kids(&made), vec![keys.current().to_string()]);
     }
 
     #[test]

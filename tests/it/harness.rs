@@ -136,6 +136,26 @@ impl Sensor {
         Daemon::start(&self.config(), &self.data(), &[], wrapper)
     }
 
+    /// Starts `decoyd run` with these environment variables.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
+        let mut wrapper = vec!["env".to_string()];
+        wrapper.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+        Daemon::start(&self.config(), &self.data(), &[], &wrapper)
+    }
+
+    /// Runs a CLI command with these environment variables and waits for it.
+    pub fn cli_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .arg("-c")
+            .arg(self.config())
+            .env_remove("DECOYD_CONFIG")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    }
+
     /// Starts `decoyd run` with extra global arguments (e.g. `-vv`).
     pub fn start_with(&self, args: &[&str]) -> Daemon {
         Daemon::start(&self.config(), &self.data(), args, &[])
@@ -529,4 +549,79 @@ pub fn ssh_refused(addr: SocketAddr, user: &str, password: &str, bind: Option<&s
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A test server written in Python (tests/python/NAME.py) on a loopback port, which logs each
+/// request as a JSON line; ended by PID when dropped.
+pub struct PyServer {
+    child: Child,
+    /// Its request log.
+    pub log: PathBuf,
+    /// Its port.
+    pub port: u16,
+}
+
+impl PyServer {
+    /// Starts `script` on `port` with `--port`, `--port-file`, `--log` and `args`, and waits
+    /// until it listens.
+    pub fn start(script: &str, dir: &Path, port: u16, args: &[&str]) -> PyServer {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/python")
+            .join(script);
+        let port_file = dir.join(format!("{script}-{port}.port"));
+        let log = dir.join(format!("{script}-{port}.log"));
+        let _ = fs::remove_file(&port_file);
+        let child = Command::new("python3")
+            .arg(path)
+            .args(["--port", &port.to_string()])
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let mut s = PyServer { child, log, port };
+        wait_for(
+            &format!("{script} listening"),
+            Duration::from_secs(20),
+            || {
+                if let Ok(Some(status)) = s.child.try_wait() {
+                    panic!("{script} exited early with {status}");
+                }
+                fs::read_to_string(&port_file)
+                    .ok()?
+                    .trim()
+                    .parse::<u16>()
+                    .ok()
+            },
+        );
+        s
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

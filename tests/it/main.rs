@@ -10,6 +10,7 @@ mod hostile;
 mod http;
 mod identities;
 mod lures;
+mod okta;
 mod realism;
 mod signals;
 mod ssh;

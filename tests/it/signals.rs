@@ -3,8 +3,7 @@
 //! from the daemon, and answers the way Okta does.
 
 use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -12,54 +11,19 @@ use crate::harness::*;
 
 const ISSUER: &str = "https://decoyd.test.example";
 
-/// The receiver process; ended by PID when dropped.
-struct Receiver {
-    child: Child,
-    log: PathBuf,
-}
+/// The receiver process.
+struct Receiver(PyServer);
 
 impl Receiver {
     fn start(dir: &Path, data: &Path, audience: &str, port: u16, extra: &[&str]) -> Receiver {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ssf_receiver.py");
-        let port_file = dir.join(format!("receiver-{port}.port"));
-        let log = dir.join(format!("receiver-{port}.log"));
-        let _ = fs::remove_file(&port_file);
-        let child = Command::new("python3")
-            .arg(script)
-            .arg("--jwks")
-            .arg(format!("@{}", data.join("admin.addr").display()))
-            .args([
-                "--issuer",
-                ISSUER,
-                "--audience",
-                audience,
-                "--port",
-                &port.to_string(),
-            ])
-            .arg("--port-file")
-            .arg(&port_file)
-            .arg("--log")
-            .arg(&log)
-            .args(extra)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        wait_for("the receiver's port", Duration::from_secs(20), || {
-            fs::read_to_string(&port_file)
-                .ok()?
-                .trim()
-                .parse::<u16>()
-                .ok()
-        });
-        Receiver { child, log }
+        let jwks = format!("@{}", data.join("admin.addr").display());
+        let mut args = vec!["--jwks", &jwks, "--issuer", ISSUER, "--audience", audience];
+        args.extend_from_slice(extra);
+        Receiver(PyServer::start("ssf_receiver.py", dir, port, &args))
     }
 
     fn requests(&self) -> Vec<serde_json::Value> {
-        fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.0.requests()
     }
 
     fn accepted(&self) -> Vec<serde_json::Value> {
@@ -67,13 +31,6 @@ impl Receiver {
             .into_iter()
             .filter(|r| r["status"] == 202)
             .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -85,15 +42,6 @@ impl Drop for Ended {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A loopback port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn sensor(port: u16, receiver_extra: &str) -> Sensor {
