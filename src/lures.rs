@@ -33,7 +33,7 @@ pub async fn run(config: &Config, args: LuresArgs) -> anyhow::Result<bool> {
             let mut out = String::new();
             for (name, _) in lure::own(&config.decoys, &config.sensor_id) {
                 let (state, path) = match records.iter().find(|r| *r.lure == **name) {
-                    Some(r) => (Some(lure::check(r).0), r.path.clone()),
+                    Some(r) => (Some(lure::check(r).state), r.path.clone()),
                     None => (None, String::new()),
                 };
                 ok &= state == Some(LureState::Intact);
@@ -162,7 +162,7 @@ async fn plant(config: &Config, client: Option<AdminClient>) -> anyhow::Result<b
             target,
         };
         // A planted lure found missing is planted afresh; one changed is left as it is.
-        let existing = existing.filter(|r| lure::check(r).0 != LureState::Missing);
+        let existing = existing.filter(|r| lure::check(r).state != LureState::Missing);
         match lure::plant(l, &cx, existing) {
             Ok(Some(rec)) => {
                 let recorded = match (&client, &direct) {

@@ -304,6 +304,10 @@ pub struct FileState {
     pub size: u64,
     /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i128,
+    /// Inode change time, nanoseconds since the epoch (0 in records from before it was kept:
+    /// the next check reads the file once and records it).
+    #[serde(default)]
+    pub ctime_ns: i128,
     /// Permission bits.
     pub mode: u32,
     /// Owner.

@@ -93,7 +93,7 @@ pub fn plant(
             if rec.path != path.to_string_lossy() {
                 return Err(PlantError::Foreign(path.clone()));
             }
-            return match check(rec).0 {
+            return match check(rec).state {
                 LureState::Intact => Ok(None),
                 state => Err(PlantError::Changed(path.clone(), state)),
             };
@@ -140,7 +140,7 @@ pub fn plant(
     ));
     // The state is taken from the open file and the bytes written, not by reading the lure
     // back: a running daemon watching the folder would see that read as someone's.
-    let write = || -> io::Result<FileState> {
+    let write = || -> io::Result<File> {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -152,16 +152,17 @@ pub fn plant(
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.set_times(FileTimes::new().set_modified(mtime).set_accessed(mtime))?;
         f.sync_all()?;
-        let m = f.metadata()?;
         // Linking fails if anything has appeared at the path meanwhile: never overwrite.
         fs::hard_link(&tmp, path)?;
-        Ok(state_of(&m, &Sha256::digest(rendered.text.as_bytes())))
+        Ok(f)
     };
     let written = write();
     // The temporary name is ours alone (created exclusively above): always remove it.
     let _ = fs::remove_file(&tmp);
-    let file = match written {
-        Ok(f) => f,
+    // Metadata from the open file, once the links are final: linking and unlinking change
+    // the inode's ctime, which the checks compare.
+    let file = match written.and_then(|f| f.metadata()) {
+        Ok(m) => state_of(&m, &Sha256::digest(rendered.text.as_bytes())),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(PlantError::Foreign(path.clone()));
         }
@@ -260,6 +261,7 @@ fn state_of(m: &fs::Metadata, sha256: &[u8]) -> FileState {
         ino: m.ino(),
         size: m.size(),
         mtime_ns: mtime_ns(m),
+        ctime_ns: ctime_ns(m),
         mode: m.mode() & 0o7777,
         uid: m.uid(),
         gid: m.gid(),
@@ -271,28 +273,55 @@ fn mtime_ns(m: &fs::Metadata) -> i128 {
     m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128
 }
 
-/// Where the planted lure stands now, and whether finding out needed reading the file (the
-/// watcher is then told to expect that open).
-pub fn check(rec: &PlantedLure) -> (LureState, bool) {
+fn ctime_ns(m: &fs::Metadata) -> i128 {
+    m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128
+}
+
+/// What a check found.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Where the lure stands.
+    pub state: LureState,
+    /// Whether finding out needed reading the file (the watcher is then told to expect
+    /// that open).
+    pub read: bool,
+    /// The same contents with new metadata (a `touch`, a `chmod`): the record's new baseline,
+    /// so later checks need not read the file again.
+    pub baseline: Option<FileState>,
+}
+
+/// Where the planted lure stands now. Without reading the file when its inode, size, mtime
+/// and ctime are what was recorded: nobody can set a ctime, so contents changed behind a
+/// restored mtime are still read and compared.
+pub fn check(rec: &PlantedLure) -> Checked {
+    let done = |state, read| Checked {
+        state,
+        read,
+        baseline: None,
+    };
     let path = Path::new(&rec.path);
     let m = match fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(_) => return (LureState::Missing, false),
+        Err(_) => return done(LureState::Missing, false),
     };
     if !m.file_type().is_file() {
-        return (LureState::Replaced, false);
+        return done(LureState::Replaced, false);
     }
     let p = &rec.file;
     let same_file = m.dev() == p.dev && m.ino() == p.ino;
-    if same_file && m.size() == p.size && mtime_ns(&m) == p.mtime_ns {
-        return (LureState::Intact, false);
+    if same_file && m.size() == p.size && mtime_ns(&m) == p.mtime_ns && ctime_ns(&m) == p.ctime_ns {
+        return done(LureState::Intact, false);
     }
     match file_state(path) {
-        Ok(now) if now.sha256 != p.sha256 => (LureState::Modified, true),
-        Ok(_) if same_file => (LureState::Intact, true),
-        Ok(_) => (LureState::Replaced, true),
+        Ok(now) if now.sha256 != p.sha256 => done(LureState::Modified, true),
+        Ok(now) if same_file => Checked {
+            state: LureState::Intact,
+            read: true,
+            baseline: Some(now),
+        },
+        Ok(_) => done(LureState::Replaced, true),
         // Unreadable now: not what was planted, and no open for the watcher to expect.
-        Err(_) => (LureState::Replaced, false),
+        Err(_) => done(LureState::Replaced, false),
     }
 }
 
@@ -349,7 +378,8 @@ mod tests {
             0o700
         );
         assert_eq!(rec.credentials, ["password"]);
-        assert_eq!(check(&rec), (LureState::Intact, false));
+        let sr = |c: Checked| (c.state, c.read);
+        assert_eq!(sr(check(&rec)), (LureState::Intact, false));
         // Planting again: nothing to do.
         assert!(plant(&l, &cx(&key), Some(&rec)).unwrap().is_none());
 
@@ -357,17 +387,34 @@ mod tests {
         let f = File::options().write(true).open(&path).unwrap();
         f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000))
             .unwrap();
-        assert_eq!(check(&rec), (LureState::Intact, true));
+        let checked = check(&rec);
+        assert_eq!((checked.state, checked.read), (LureState::Intact, true));
+        // ... and the new metadata is the baseline: the next check does not read it.
+        let mut rec = rec;
+        rec.file = checked.baseline.expect("a new baseline");
+        assert_eq!(sr(check(&rec)), (LureState::Intact, false));
+        // New contents behind a restored mtime: the ctime gives it away.
+        let planted = fs::read(&path).unwrap();
+        let mut forged = planted.clone();
+        forged[0] ^= 1;
+        fs::write(&path, &forged).unwrap();
+        let f = File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_nanos(rec.file.mtime_ns as u64))
+            .unwrap();
+        assert_eq!(sr(check(&rec)), (LureState::Modified, true));
+        fs::write(&path, &planted).unwrap();
+        let checked = check(&rec);
+        assert_eq!(sr(checked), (LureState::Intact, true));
 
         // The same contents under a new inode: replaced.
         let text = fs::read(&path).unwrap();
         fs::remove_file(&path).unwrap();
-        assert_eq!(check(&rec), (LureState::Missing, false));
+        assert_eq!(sr(check(&rec)), (LureState::Missing, false));
         fs::write(&path, &text).unwrap();
-        assert_eq!(check(&rec).0, LureState::Replaced);
+        assert_eq!(check(&rec).state, LureState::Replaced);
         // Other contents: modified; and planting refuses to touch it.
         fs::write(&path, b"machine x login y password z\n").unwrap();
-        assert_eq!(check(&rec).0, LureState::Modified);
+        assert_eq!(check(&rec).state, LureState::Modified);
         let e = plant(&l, &cx(&key), Some(&rec)).unwrap_err();
         assert!(
             matches!(e, PlantError::Changed(_, LureState::Modified)),
@@ -377,7 +424,7 @@ mod tests {
         // A link where the lure was: replaced, never followed.
         fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", &path).unwrap();
-        assert_eq!(check(&rec), (LureState::Replaced, false));
+        assert_eq!(sr(check(&rec)), (LureState::Replaced, false));
     }
 
     #[test]

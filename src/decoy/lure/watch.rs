@@ -72,6 +72,8 @@ struct Lure {
     own_opens: u32,
     /// A file appeared at the path: check it at this time.
     check_at: Option<Instant>,
+    /// The record has a new baseline to write.
+    dirty: bool,
 }
 
 /// Watches `lures` until shutdown.
@@ -188,8 +190,9 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
 /// Writes each lure's new state to its record, so a restart does not record it again.
 async fn persist(by_path: &mut HashMap<PathBuf, Lure>, store: &Store) {
     for l in by_path.values_mut() {
-        if l.record.state != l.state {
+        if l.record.state != l.state || l.dirty {
             l.record.state = l.state;
+            l.dirty = false;
             if let Err(e) = store.put_lure(l.record.clone()).await {
                 warn!(lure = %l.name, error = %e, "cannot record the lure's state");
             }
@@ -219,6 +222,7 @@ fn add(
             record,
             own_opens: 0,
             check_at: None,
+            dirty: false,
         },
     );
 }
@@ -298,8 +302,13 @@ fn touch(l: &Lure, sensor: &Arc<str>, action: LureAction, seen_by: LureSeenBy) -
 
 /// Checks one lure; a change of state since the last one recorded is a touch.
 fn check_one(l: &mut Lure, sensor: &Arc<str>, seen_by: LureSeenBy) -> Option<Touch> {
-    let (state, read) = check(&l.record);
-    l.own_opens += u32::from(read);
+    let checked = check(&l.record);
+    let state = checked.state;
+    l.own_opens += u32::from(checked.read);
+    if let Some(b) = checked.baseline {
+        l.record.file = b;
+        l.dirty = true;
+    }
     if state == l.state {
         return None;
     }
