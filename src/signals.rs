@@ -58,6 +58,12 @@ pub async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
                     "    okta user: none has this login or email, so Okta drops the signal"
                 );
             }
+            Some(UserCheck::Ambiguous) => {
+                let _ = writeln!(
+                    out,
+                    "    okta user: several have this primary email, so no direct response"
+                );
+            }
             Some(UserCheck::Failed { error, .. }) => {
                 let _ = writeln!(out, "    okta user lookup failed: {error}");
             }

@@ -241,9 +241,9 @@ fn read_secret(
             let path = super::resolve_path(file, base, f, errors)?;
             use std::os::unix::fs::PermissionsExt;
             let read = std::fs::metadata(&path).and_then(|m| {
-                if m.permissions().mode() & 0o007 != 0 {
+                if m.permissions().mode() & 0o077 != 0 {
                     Err(std::io::Error::other(format!(
-                        "others may read it (mode {:o}): chmod o-rwx {}",
+                        "its group or others may read it (mode {:o}): chmod 600 {}",
                         m.permissions().mode() & 0o777,
                         path.display()
                     )))
@@ -329,6 +329,23 @@ fn okta_api(
             }
         },
     };
+    if kind != ReceiverKind::Okta {
+        for (key, set) in [
+            (
+                "verify_users",
+                r.verify_users.as_ref().map(|v| v.referenced),
+            ),
+            ("response", r.response.as_ref().map(|v| v.referenced)),
+        ] {
+            if let Some(at) = set {
+                errors.push(ConfigError::located(
+                    file,
+                    at,
+                    format!("`{key}` is for okta receivers (Okta's Management API)"),
+                ));
+            }
+        }
+    }
     let Some(api) = &r.api else {
         let need = "needs Okta API credentials: add `api:` with `token_file`, or `client_id` and `private_key_file`";
         if let Some(v) = r.verify_users.as_ref().filter(|v| v.value) {
@@ -356,6 +373,32 @@ fn okta_api(
         return Err(());
     }
     let ssws = api.token_file.is_some() || api.token_env.is_some();
+    if ssws {
+        for (key, set) in [
+            ("key_id", api.key_id.as_ref().map(|v| v.referenced)),
+            ("dpop", api.dpop.as_ref().map(|v| v.referenced)),
+        ] {
+            if let Some(at) = set {
+                errors.push(ConfigError::located(
+                    file,
+                    at,
+                    format!("`{key}` is for an OAuth service app, not an SSWS token"),
+                ));
+            }
+        }
+        if let (Some(Action::RevokeTokens), Some(v)) = (response, &r.response) {
+            errors.push(ConfigError::spanned(file, v, "revoke_tokens (global token revocation, scope okta.universalLogout.manage) needs an OAuth service app, not an SSWS token"));
+        }
+    }
+    if let Some(k) = &api.key_id
+        && (k.value.trim().is_empty() || !k.value.trim().bytes().all(|b| b.is_ascii_graphic()))
+    {
+        errors.push(ConfigError::spanned(
+            file,
+            k,
+            "invalid key_id: expected the key's kid at Okta",
+        ));
+    }
     let app =
         api.client_id.is_some() || api.private_key_file.is_some() || api.private_key_env.is_some();
     let credentials = match (ssws, app) {

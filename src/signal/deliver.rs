@@ -94,6 +94,55 @@ pub fn classify(
     }
 }
 
+/// Whether `new` makes the pending `old` stale: for the same receiver and person, an entry of
+/// the same kind (event type, or direct response) says what is true now, and a lowered level
+/// (an operator's clear) withdraws everything still waiting. Sending a stale entry after the
+/// new one would undo it at the receiver: a HIGH after the LOW of a clear.
+pub fn supersedes(new: &Signal, old: &Signal) -> bool {
+    old.state == SignalState::Pending
+        && old.jti != new.jti
+        && old.receiver == new.receiver
+        && old.email == new.email
+        && old.created_at <= new.created_at
+        && ((old.action == new.action && old.event == new.event) || new.level < new.previous)
+}
+
+/// Queues `s`; returns the entries it supersedes, taken out of the queue and marked.
+pub fn admit(queue: &mut HashMap<String, Signal>, s: Signal) -> Vec<Signal> {
+    let stale: Vec<String> = queue
+        .values()
+        .filter(|old| supersedes(&s, old))
+        .map(|old| old.jti.clone())
+        .collect();
+    let out = stale
+        .into_iter()
+        .filter_map(|j| queue.remove(&j))
+        .map(|mut old| {
+            old.state = SignalState::Superseded;
+            old.last_answer = Some(format!("superseded by {} before delivery", s.jti));
+            old
+        })
+        .collect();
+    queue.insert(s.jti.clone(), s);
+    out
+}
+
+async fn write_stale(store: &Store, stale: Vec<Signal>) {
+    if stale.is_empty() {
+        return;
+    }
+    for s in &stale {
+        info!(receiver = ?s.receiver, jti = %s.jti, identity = %s.email, answer = ?s.last_answer, "signal superseded before delivery: not sent");
+    }
+    let batch = IdentityBatch {
+        outbox: stale.iter().map(entry).collect(),
+        ..Default::default()
+    };
+    if let Err(e) = store.put_identities(batch).await {
+        error!(error = %e, "superseded signals could not be marked; they stay pending in the store");
+    }
+}
+
 /// The HTTPS client of signals and of Okta's API: short timeouts, no redirects (a receiver
 /// that redirects is misconfigured, and a redirect could carry credentials elsewhere).
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
@@ -136,11 +185,16 @@ pub async fn run(
                 .map(|a| (r.name.clone(), okta::Client::new(client.clone(), a)))
         })
         .collect();
-    let mut queue: HashMap<String, Signal> = pending
+    let mut queue: HashMap<String, Signal> = HashMap::new();
+    let mut stale = Vec::new();
+    // In the order they were made, so a newer entry supersedes an older one.
+    for s in pending
         .into_iter()
         .filter(|s| s.state == SignalState::Pending)
-        .map(|s| (s.jti.clone(), s))
-        .collect();
+    {
+        stale.extend(admit(&mut queue, s));
+    }
+    write_stale(&store, stale).await;
     if !queue.is_empty() {
         info!(pending = queue.len(), "signals waiting for delivery");
     }
@@ -169,9 +223,11 @@ pub async fn run(
                 queue.insert(jti, sig);
             }
             // Take new signals between attempts, so a slow receiver does not hold them up.
+            let mut stale = Vec::new();
             while let Ok(s) = new.try_recv() {
-                queue.insert(s.jti.clone(), s);
+                stale.extend(admit(&mut queue, s));
             }
+            write_stale(&store, stale).await;
         }
         let next = queue.values().map(|s| s.next_attempt_at).min();
         let sleep = async {
@@ -185,7 +241,10 @@ pub async fn run(
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            Some(s) = new.recv() => { queue.insert(s.jti.clone(), s); }
+            Some(s) = new.recv() => {
+                let stale = admit(&mut queue, s);
+                write_stale(&store, stale).await;
+            }
             _ = sleep => {}
         }
     }
@@ -239,7 +298,7 @@ pub async fn read_start(mut r: reqwest::Response, max: usize) -> Result<Vec<u8>,
 async fn check_user(api: &okta::Client, sig: &mut Signal, receiver: &str, metrics: &Metrics) {
     if matches!(
         sig.okta_user,
-        Some(UserCheck::Found { .. } | UserCheck::NotFound)
+        Some(UserCheck::Found { .. } | UserCheck::NotFound | UserCheck::Ambiguous)
     ) {
         return;
     }
@@ -248,6 +307,10 @@ async fn check_user(api: &okta::Client, sig: &mut Signal, receiver: &str, metric
         UserCheck::Found { status, .. } => {
             debug!(receiver = %receiver, identity = %sig.email, okta_status = %status, "Okta user found");
             "found"
+        }
+        UserCheck::Ambiguous => {
+            warn!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, "several Okta users have this primary email: no direct response is made for it");
+            "ambiguous"
         }
         UserCheck::NotFound => {
             warn!(receiver = %receiver, jti = %sig.jti, identity = %sig.email, "no Okta user has this login or email: Okta drops a signal about an unknown user without a word (see decoyd signals)");
@@ -287,11 +350,21 @@ async fn respond(
             Ok((a.status, a.body, a.rate_limit_reset))
         }
         Some(UserCheck::NotFound) => Err(format!("no Okta user has login or email {}", sig.email)),
+        Some(UserCheck::Ambiguous) => Err(format!(
+            "several Okta users have the primary email {}: not acting on any of them",
+            sig.email
+        )),
         // Okta's answer to the lookup decides, as it would for the call itself: a 401 is
         // retried a few times, a 403 (missing scope) is final, a 5xx is retried.
-        Some(UserCheck::Failed { error, status }) => {
-            Ok((*status, format!("user lookup failed: {error}"), None))
-        }
+        Some(UserCheck::Failed {
+            error,
+            status,
+            rate_limit_reset,
+        }) => Ok((
+            *status,
+            format!("user lookup failed: {error}"),
+            *rate_limit_reset,
+        )),
         None => Ok((None, "user lookup not made".into(), None)),
     }
 }
@@ -311,8 +384,9 @@ async fn attempt(
     let api = okta.get(&receiver);
     // Before a push when the receiver checks users, and always before a direct response,
     // which needs the user's id.
+    // A push is never held back by more than one lookup: it is made at the first attempt.
     if let Some(api) = api
-        && (api.api().verify_users || sig.action.is_some())
+        && (sig.action.is_some() || (api.api().verify_users && sig.okta_user.is_none()))
     {
         check_user(api, sig, &receiver, metrics).await;
     }
@@ -480,6 +554,64 @@ mod tests {
         for (i, (got, expected)) in cases.into_iter().enumerate() {
             assert_eq!(got, expected, "case {i}");
         }
+    }
+
+    fn sig(jti: &str, email: &str, level: Level, previous: Level, at: u64) -> Signal {
+        Signal {
+            jti: jti.into(),
+            receiver: Some("okta".into()),
+            url: Some("https://acme.okta.com/x".into()),
+            event: super::super::EventType::UserRiskChange,
+            email: email.into(),
+            level,
+            previous,
+            token: "t".into(),
+            kid: "k".into(),
+            created_at: Timestamp::from_micros(at),
+            state: SignalState::Pending,
+            attempts: 1,
+            next_attempt_at: Timestamp::from_micros(at),
+            last_answer: None,
+            delivered_at: None,
+            action: None,
+            okta_user: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_newer_entry_supersedes_what_it_makes_stale_and_nothing_else() {
+        let mut q = HashMap::new();
+        assert!(
+            admit(
+                &mut q,
+                sig("medium", "alice", Level::Medium, Level::None, 1)
+            )
+            .is_empty()
+        );
+        let mut revoke = sig("revoke", "alice", Level::High, Level::Medium, 2);
+        revoke.action = Some(okta::Action::RevokeSessions);
+        assert!(admit(&mut q, revoke).is_empty());
+        assert!(admit(&mut q, sig("bob", "bob", Level::High, Level::None, 2)).is_empty());
+        // The high push makes the pending medium push stale, not the direct response.
+        let stale = admit(&mut q, sig("high", "alice", Level::High, Level::Medium, 3));
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].jti, "medium");
+        assert_eq!(stale[0].state, SignalState::Superseded);
+        assert_eq!(
+            stale[0].last_answer.as_deref(),
+            Some("superseded by high before delivery")
+        );
+        // An operator's clear withdraws everything still waiting for alice, and only for her.
+        let mut stale: Vec<String> = admit(&mut q, sig("low", "alice", Level::Low, Level::High, 4))
+            .into_iter()
+            .map(|s| s.jti)
+            .collect();
+        stale.sort();
+        assert_eq!(stale, ["high", "revoke"]);
+        let mut left: Vec<&str> = q.keys().map(String::as_str).collect();
+        left.sort();
+        assert_eq!(left, ["bob", "low"]);
     }
 
     #[test]

@@ -35,6 +35,12 @@ const MAX_ANSWER: usize = 64 * 1024;
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Lifetime of a client assertion (Okta allows at most an hour).
 const ASSERTION_LIFETIME: u64 = 300;
+/// Longest lifetime believed of an access token, whatever the token endpoint says.
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+/// How long a lookup's answer (found, not found) is reused for the same person.
+const USER_CACHE_LIFE: Duration = Duration::from_secs(600);
+/// Most people whose lookup is remembered.
+const USER_CACHE_MAX: usize = 10_000;
 
 /// Scope to read users.
 pub const SCOPE_USERS_READ: &str = "okta.users.read";
@@ -183,6 +189,9 @@ pub enum UserCheck {
     },
     /// No Okta user has it: Okta would drop the signal silently.
     NotFound,
+    /// Several users have it as their primary email: no direct response is made, since it
+    /// could strike the wrong person.
+    Ambiguous,
     /// The lookup could not be made.
     Failed {
         /// Why.
@@ -190,6 +199,9 @@ pub enum UserCheck {
         /// Okta's status, if it answered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
+        /// Okta's `X-Rate-Limit-Reset`, for the retry.
+        #[serde(skip)]
+        rate_limit_reset: Option<u64>,
     },
 }
 
@@ -342,6 +354,14 @@ pub fn parse_private_key(pem: &str) -> Result<RsaKeyPair, String> {
     Err("expected a PEM RSA private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)".into())
 }
 
+/// A header value that HTTP logging must never print.
+fn sensitive(v: String) -> reqwest::header::HeaderValue {
+    let mut h = reqwest::header::HeaderValue::from_str(&v)
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("invalid"));
+    h.set_sensitive(true);
+    h
+}
+
 /// A value for an Okta filter expression: quoted, with `"` and `\` escaped.
 fn quoted(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
@@ -353,8 +373,17 @@ pub struct Client {
     api: OktaApi,
     dpop_required: AtomicBool,
     dpop: std::sync::OnceLock<Option<DpopKey>>,
-    nonce: std::sync::Mutex<Option<String>>,
+    /// The last DPoP nonce of the token endpoint and of the API: each server's own.
+    nonces: std::sync::Mutex<[Option<String>; 2]>,
     tokens: tokio::sync::Mutex<HashMap<&'static str, AccessToken>>,
+    users: std::sync::Mutex<HashMap<String, (UserCheck, Instant)>>,
+}
+
+/// Which server a DPoP nonce is for.
+#[derive(Clone, Copy)]
+enum NonceOf {
+    TokenEndpoint = 0,
+    Api = 1,
 }
 
 impl std::fmt::Debug for Client {
@@ -392,8 +421,9 @@ impl Client {
             api,
             dpop_required: AtomicBool::new(dpop),
             dpop: std::sync::OnceLock::new(),
-            nonce: std::sync::Mutex::new(None),
+            nonces: std::sync::Mutex::new([None, None]),
             tokens: tokio::sync::Mutex::new(HashMap::new()),
+            users: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -406,19 +436,20 @@ impl Client {
         self.dpop.get_or_init(DpopKey::new).as_ref()
     }
 
-    fn nonce(&self) -> Option<String> {
-        self.nonce.lock().ok().and_then(|n| n.clone())
+    fn nonce(&self, of: NonceOf) -> Option<String> {
+        self.nonces.lock().ok().and_then(|n| n[of as usize].clone())
     }
 
-    fn remember_nonce(&self, r: &reqwest::Response) -> bool {
+    /// Keeps the `DPoP-Nonce` a server sent (on any answer, RFC 9449 §8.2).
+    fn remember_nonce(&self, of: NonceOf, r: &reqwest::Response) -> bool {
         match r.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()) {
-            Some(n) => {
-                if let Ok(mut slot) = self.nonce.lock() {
-                    *slot = Some(n.to_string());
+            Some(n) if n.len() <= 512 => {
+                if let Ok(mut slots) = self.nonces.lock() {
+                    slots[of as usize] = Some(n.to_string());
                 }
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
@@ -485,15 +516,26 @@ impl Client {
                 )
                 .body(form);
             if dpop && let Some(k) = self.dpop_key() {
-                req = req.header("DPoP", k.proof("POST", &url, self.nonce().as_deref(), None));
+                req = req.header(
+                    "DPoP",
+                    sensitive(k.proof(
+                        "POST",
+                        &url,
+                        self.nonce(NonceOf::TokenEndpoint).as_deref(),
+                        None,
+                    )),
+                );
             }
             let sent = req.send().await;
+            let got_nonce = match &sent {
+                Ok(r) => self.remember_nonce(NonceOf::TokenEndpoint, r),
+                Err(_) => false,
+            };
             if let Ok(r) = &sent
                 && r.status().as_u16() == 400
             {
                 // Okta's DPoP answers: `use_dpop_nonce` with a DPoP-Nonce header, or
                 // `invalid_dpop_proof` when the app requires proofs and none was sent.
-                let got_nonce = self.remember_nonce(r);
                 let a = Self::answer_of(sent).await;
                 let err = serde_json::from_str::<Value>(&a.body)
                     .ok()
@@ -532,11 +574,16 @@ impl Client {
             let bound = v["token_type"]
                 .as_str()
                 .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
-            let life = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(300));
+            // Bounded: a hostile or broken answer must not overflow the clock.
+            let life =
+                Duration::from_secs(v["expires_in"].as_u64().unwrap_or(300)).min(MAX_TOKEN_LIFE);
+            let now = Instant::now();
             let token = AccessToken {
                 value: Secret(value.to_string()),
                 dpop: bound,
-                until: Instant::now() + life.saturating_sub(TOKEN_MARGIN),
+                until: now
+                    .checked_add(life.saturating_sub(TOKEN_MARGIN))
+                    .unwrap_or(now),
             };
             let out = (token.value.clone(), token.dpop);
             tokens.insert(scope, token);
@@ -593,34 +640,40 @@ impl Client {
                 .http
                 .request(m, &url)
                 .header(reqwest::header::ACCEPT, "application/json")
-                .header(reqwest::header::AUTHORIZATION, &authorization);
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(authorization.clone()),
+                );
             if let Some(b) = body {
                 req = req
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(b.to_string());
             }
             if let (Some(t), Some(k)) = (&bound, self.dpop_key()) {
+                // The API's own nonce, only once it has asked for one.
                 req = req.header(
                     "DPoP",
-                    k.proof(
+                    sensitive(k.proof(
                         method.as_str(),
                         &url,
-                        self.nonce().as_deref(),
+                        self.nonce(NonceOf::Api).as_deref(),
                         Some(t.expose()),
-                    ),
+                    )),
                 );
             }
             let sent = req.send().await;
             let retry = match &sent {
-                Ok(r) if r.status().as_u16() == 401 && bound.is_some() => {
-                    let asks = r
-                        .headers()
-                        .get(reqwest::header::WWW_AUTHENTICATE)
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.contains("use_dpop_nonce"));
-                    asks && self.remember_nonce(r)
+                Ok(r) => {
+                    let got = self.remember_nonce(NonceOf::Api, r);
+                    let asks = r.status().as_u16() == 401
+                        && bound.is_some()
+                        && r.headers()
+                            .get(reqwest::header::WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .is_some_and(|v| v.contains("use_dpop_nonce"));
+                    asks && got
                 }
-                _ => false,
+                Err(_) => false,
             };
             let a = Self::answer_of(sent).await;
             if a.status == Some(401) && !retry {
@@ -636,8 +689,32 @@ impl Client {
         answer.expect("the loop answers")
     }
 
-    /// Looks a person up by login, then by primary email.
+    /// Looks a person up by login, then by primary email; a found or not-found answer is
+    /// reused for a while, so the signals of one level change cost one lookup.
     pub async fn find_user(&self, email: &str) -> UserCheck {
+        let key = email.to_ascii_lowercase();
+        if let Ok(cache) = self.users.lock()
+            && let Some((c, at)) = cache.get(&key)
+            && at.elapsed() < USER_CACHE_LIFE
+        {
+            return c.clone();
+        }
+        let check = self.look_up(email).await;
+        if matches!(check, UserCheck::Found { .. } | UserCheck::NotFound)
+            && let Ok(mut cache) = self.users.lock()
+        {
+            if cache.len() >= USER_CACHE_MAX {
+                cache.retain(|_, (_, at)| at.elapsed() < USER_CACHE_LIFE);
+                if cache.len() >= USER_CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, (check.clone(), Instant::now()));
+        }
+        check
+    }
+
+    async fn look_up(&self, email: &str) -> UserCheck {
         let mut last = None;
         for field in ["profile.login", "profile.email"] {
             let expr = format!("{field} eq {}", quoted(email));
@@ -662,10 +739,15 @@ impl Client {
                 return UserCheck::Failed {
                     error: crate::touch::clip(&a.summary(), 300),
                     status: a.status,
+                    rate_limit_reset: a.rate_limit_reset,
                 };
             }
             match serde_json::from_str::<Value>(&a.body) {
                 Ok(Value::Array(users)) => {
+                    // A login is unique; a primary email need not be.
+                    if users.len() > 1 {
+                        return UserCheck::Ambiguous;
+                    }
                     if let Some(u) = users.first()
                         && let Some(id) = u["id"].as_str()
                     {
@@ -680,6 +762,7 @@ impl Client {
                     return UserCheck::Failed {
                         error: "the users API did not answer a list".into(),
                         status: None,
+                        rate_limit_reset: None,
                     };
                 }
             }

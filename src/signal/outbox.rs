@@ -25,6 +25,9 @@ pub enum SignalState {
     Dead,
     /// No receiver is configured: kept, never sent.
     Held,
+    /// A newer entry for the same receiver and person made it stale before it was
+    /// delivered: never sent.
+    Superseded,
 }
 
 /// One signal for one receiver.

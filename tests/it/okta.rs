@@ -173,7 +173,8 @@ fn a_service_app_with_dpop_registers_the_sensor_then_a_honeytoken_use_ends_the_o
             .all(|r| r["auth"] == "DPoP" && r["dpop"] == true)
     );
 
-    let d = s.start();
+    // Debug and trace logs too must hold no secret.
+    let d = s.start_with(&["-vv"]);
     use_netrc(&d, &netrcs[0]);
 
     // Okta verified the push with the JWKS it found through the registered well-known URL.
@@ -245,11 +246,14 @@ fn a_service_app_with_dpop_registers_the_sensor_then_a_honeytoken_use_ends_the_o
     // No secret in any log: not the private key, not one access token the fake issued.
     let pem = fs::read_to_string(&key).unwrap();
     let key_line = pem.lines().nth(3).unwrap();
+    let shown = s.cli(&["signals"]);
     let logs = format!(
-        "{}{}{}",
+        "{}{}{}{}{}",
         d.log(),
         String::from_utf8_lossy(&first.stderr),
-        String::from_utf8_lossy(&again.stderr)
+        String::from_utf8_lossy(&again.stderr),
+        String::from_utf8_lossy(&shown.stdout),
+        serde_json::to_string(&out).unwrap()
     );
     assert!(!logs.contains(key_line));
     for r in okta.to("POST", "/oauth2/v1/token") {
@@ -430,15 +434,18 @@ fn a_wrong_token_gets_okta_s_401_retried_then_dead_and_a_bad_api_section_is_refu
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&token_file, fs::Permissions::from_mode(0o644)).unwrap();
     let api = format!(
-        "      response: revoke_tokens\n      api:\n        token_file: {}\n",
+        "      response: set_risk\n      api:\n        token_file: {}\n",
         token_file.display()
     );
     let (s, netrcs) = sensor(&okta, &api, &["alice"]);
-    // A token file others can read is refused.
+    // A token file its group or others can read is refused.
     let o = s.cli(&["check"]);
     assert_eq!(o.status.code(), Some(64));
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("others may read it (mode 644)"), "{err}");
+    assert!(
+        err.contains("its group or others may read it (mode 644)"),
+        "{err}"
+    );
     fs::set_permissions(&token_file, fs::Permissions::from_mode(0o600)).unwrap();
 
     let d = s.start();
@@ -449,7 +456,7 @@ fn a_wrong_token_gets_okta_s_401_retried_then_dead_and_a_bad_api_section_is_refu
         || {
             signals(&s, &[])
                 .into_iter()
-                .find(|x| x["action"] == "revoke_tokens" && x["state"] == "dead")
+                .find(|x| x["action"] == "set_risk" && x["state"] == "dead")
         },
     );
     // Okta's 401 may be a token just rotated: a few retries, then dead.
@@ -458,15 +465,31 @@ fn a_wrong_token_gets_okta_s_401_retried_then_dead_and_a_bad_api_section_is_refu
         dead["last_answer"].as_str().unwrap().starts_with("401 "),
         "{dead}"
     );
+    assert!(okta.to("PUT", "/api/v1/users/00ualice/risk").is_empty());
+    // The push needs no API token: it was sent despite the failed lookup, which is noted
+    // (this org has no provider registered, so Okta answers invalid_issuer).
+    let push = signals(&s, &[])
+        .into_iter()
+        .find(|x| x["level"] == "high" && x.get("action").is_none())
+        .unwrap();
+    assert_eq!(push["okta_user"]["result"], "failed");
     assert!(
-        okta.to("POST", "/oauth2/v1/global-token-revocation")
+        push["last_answer"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_issuer"),
+        "{push}"
+    );
+    assert!(
+        !okta
+            .to("POST", "/security/api/v1/security-events")
             .is_empty()
     );
 
     // Errors in `api:` name the line; typos are caught.
     let (bad, _) = sensor(
         &okta,
-        "      verify_users: true\n    - name: other\n      kind: ssf\n      url: http://127.0.0.1:9/x\n      api: { token_file: /nonexistent }\n    - name: third\n      kind: okta\n      org_url: https://acme.okta.com\n      api: { token_fil: x }\n",
+        "      verify_users: true\n    - name: other\n      kind: ssf\n      url: http://127.0.0.1:9/x\n      response: set_risk\n      api: { token_file: /nonexistent }\n    - name: third\n      kind: okta\n      org_url: https://acme.okta.com\n      api: { token_fil: x }\n    - name: fourth\n      kind: okta\n      org_url: https://acme.okta.com\n      response: revoke_tokens\n      api: { token_env: PATH, key_id: k1 }\n",
         &[],
     );
     let o = bad.cli(&["check"]);
@@ -477,11 +500,66 @@ fn a_wrong_token_gets_okta_s_401_retried_then_dead_and_a_bad_api_section_is_refu
         "`api:` is for okta receivers",
         "unknown key `token_fil`",
         "(did you mean `token_file`?)",
+        "`response` is for okta receivers",
+        "`key_id` is for an OAuth service app, not an SSWS token",
+        "revoke_tokens (global token revocation, scope okta.universalLogout.manage) needs an OAuth service app",
     ] {
         assert!(err.contains(want), "{want:?} missing from:\n{err}");
     }
     assert!(
-        err.lines().filter(|l| l.contains("decoyd.yaml:")).count() >= 4,
+        err.lines().filter(|l| l.contains("decoyd.yaml:")).count() >= 7,
         "{err}"
     );
+}
+
+#[test]
+fn global_token_revocation_goes_with_a_fresh_token_after_okta_revoked_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("okta-app.pem");
+    let okta = FakeOkta::start(
+        tmp.path(),
+        &[
+            "--client-id",
+            "0oa-decoyd",
+            "--client-key-out",
+            key.to_str().unwrap(),
+            "--revoke-first-token",
+            "--users",
+            r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#,
+        ],
+    );
+    let api = format!(
+        "      response: revoke_tokens\n      api: {{ client_id: 0oa-decoyd, private_key_file: {} }}\n",
+        key.display()
+    );
+    let (s, netrcs) = sensor(&okta, &api, &["alice"]);
+    let d = s.start();
+    use_netrc(&d, &netrcs[0]);
+    let revoked = wait_for("global token revocation", Duration::from_secs(30), || {
+        okta.to("POST", "/oauth2/v1/global-token-revocation")
+            .into_iter()
+            .find(|r| r["status"] == 204)
+    });
+    assert_eq!(
+        revoked["body"],
+        serde_json::json!({"sub_id": {"format": "opaque", "id": "00ualice"}})
+    );
+    assert_eq!(revoked["auth"], "Bearer");
+    // The first token was refused (revoked at Okta); decoyd dropped it and asked for another.
+    let lookups = okta.to("GET", "/api/v1/users");
+    assert_eq!(lookups[0]["status"], 401, "{lookups:#?}");
+    assert_eq!(lookups[0]["revoked"], true);
+    assert!(lookups.iter().any(|r| r["status"] == 200));
+    let read_tokens = okta
+        .to("POST", "/oauth2/v1/token")
+        .into_iter()
+        .filter(|r| r["status"] == 200 && r["form"]["scope"] == "okta.users.read")
+        .count();
+    assert_eq!(read_tokens, 2);
+    let done = wait_for("the response delivered", Duration::from_secs(10), || {
+        signals(&s, &[])
+            .into_iter()
+            .find(|x| x["action"] == "revoke_tokens" && x["state"] == "delivered")
+    });
+    assert_eq!(done["okta_user"]["id"], "00ualice");
 }

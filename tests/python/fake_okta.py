@@ -91,6 +91,8 @@ def main():
     p.add_argument("--client-kid")
     p.add_argument("--require-dpop", action="store_true")
     p.add_argument("--users", default="[]")
+    p.add_argument("--revoke-first-token", action="store_true",
+                   help="the first access token issued is revoked at its first use (401)")
     args = p.parse_args()
 
     client_key = None
@@ -115,6 +117,7 @@ def main():
         "seen_jti": set(),
         "providers": {},
         "n": 0,
+        "issued": 0,
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -228,16 +231,20 @@ def main():
             token = secrets.token_urlsafe(32)
             scopes = set(form.get("scope", "").split())
             with lock:
-                state["tokens"][token] = {"scopes": scopes, "jkt": jkt}
+                state["issued"] += 1
+                state["tokens"][token] = {"scopes": scopes, "jkt": jkt,
+                                          "revoke": args.revoke_first_token and state["issued"] == 1}
             entry["issued"] = token
             return 200, {"token_type": "DPoP" if jkt else "Bearer", "expires_in": 3600,
                          "access_token": token, "scope": " ".join(sorted(scopes))}
 
-        def authorize(self, entry, method, path, scope):
+        def authorize(self, entry, method, path, scope, oauth_only=False):
             auth = self.headers.get("Authorization", "")
             scheme, _, value = auth.partition(" ")
             entry["auth"] = scheme or None
             bad = Denied(401, {"errorCode": "E0000011", "errorSummary": "Invalid token provided"})
+            if scheme == "SSWS" and oauth_only:
+                raise bad
             if scheme == "SSWS":
                 if not args.ssws or value != args.ssws:
                     raise bad
@@ -245,6 +252,11 @@ def main():
             with lock:
                 grant = state["tokens"].get(value)
             if scheme not in ("Bearer", "DPoP") or grant is None:
+                raise bad
+            if grant.get("revoke"):
+                with lock:
+                    state["tokens"].pop(value, None)
+                entry["revoked"] = True
                 raise bad
             if grant["jkt"] is not None:
                 if scheme != "DPoP":
@@ -341,7 +353,8 @@ def main():
                     raise Denied(400, {"errorCode": "E0000001", "errorSummary": "riskLevel"})
                 return 200, {"riskLevel": body["riskLevel"]}
             if path == "/oauth2/v1/global-token-revocation" and method == "POST":
-                self.authorize(entry, method, path, SCOPES[("POST", "revocation")])
+                # An /oauth2 endpoint: OAuth access tokens only, never SSWS.
+                self.authorize(entry, method, path, SCOPES[("POST", "revocation")], oauth_only=True)
                 sub = (body or {}).get("sub_id") or {}
                 if sub.get("format") != "opaque" or self.user(sub.get("id")) is None:
                     raise Denied(400, {"error": "invalid_request"})
