@@ -602,6 +602,22 @@ fn build_store(
         d.cache_bytes,
         errors,
     );
+    let window = parse_spanned(
+        file,
+        &raw.commit_window,
+        units::parse_duration,
+        d.commit_window,
+        errors,
+    );
+    if let (Some(w), Some(v)) = (window, &raw.commit_window)
+        && w > Duration::from_millis(100)
+    {
+        errors.push(ConfigError::spanned(
+            file,
+            v,
+            "store commit_window is too long: expected at most 100ms (every answer waits for it under load)",
+        ));
+    }
     let queue = bounded_u32(
         file,
         &raw.write_queue,
@@ -633,6 +649,7 @@ fn build_store(
         max_bytes: max_bytes?,
         cache_bytes: cache?,
         write_queue: queue?,
+        commit_window: window?,
         ..d
     })
 }

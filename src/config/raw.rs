@@ -179,6 +179,8 @@ pub struct RawStore {
     pub write_queue: Option<Spanned<u32>>,
     /// Memory sled may use for its page cache.
     pub cache_size: Option<Spanned<String>>,
+    /// Under load, how long a group commit waits for more touches before it syncs.
+    pub commit_window: Option<Spanned<String>>,
 }
 
 /// How passwords typed at decoys are kept.

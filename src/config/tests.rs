@@ -295,6 +295,10 @@ fn main_file_problems() {
             "decoyd.yaml:1:20: unknown variant `clear`, expected one of",
         ),
         (
+            "store:\n  commit_window: 1s\n",
+            "decoyd.yaml:2:18: store commit_window is too long: expected at most 100ms",
+        ),
+        (
             "store:\n  retention: 5s\n",
             "decoyd.yaml:2:14: store retention is too short",
         ),

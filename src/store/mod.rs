@@ -45,6 +45,10 @@ pub struct StoreSettings {
     pub max_batch: usize,
     /// How often the age limit is enforced.
     pub prune_every: Duration,
+    /// Under load (the last group commit held more than one touch), how long after the start
+    /// of the last sync the next one waits for more touches: fewer, larger syncs, each costing
+    /// the same. An idle store syncs at once.
+    pub commit_window: Duration,
 }
 
 impl Default for StoreSettings {
@@ -56,6 +60,7 @@ impl Default for StoreSettings {
             write_queue: 1024,
             max_batch: 1024,
             prune_every: Duration::from_secs(60),
+            commit_window: Duration::from_millis(2),
         }
     }
 }

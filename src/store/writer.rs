@@ -203,10 +203,22 @@ impl Writer {
     pub(crate) fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
         let mut pending: Vec<Pending> = Vec::with_capacity(self.settings.max_batch);
         let mut stopping = false;
+        // Start and size of the last group commit: under load the next one gathers for the
+        // rest of the commit window (after the first touch arrives) before it syncs.
+        let mut last_start = Instant::now();
+        let mut last_size = 0u64;
         while !stopping {
             let Some(first) = rx.blocking_recv() else {
                 break;
             };
+            let window = self.settings.commit_window;
+            if last_size > 1 && !window.is_zero() {
+                let until = last_start + window;
+                let now = Instant::now();
+                if until > now {
+                    std::thread::sleep(until - now);
+                }
+            }
             // Take what is waiting, in arrival order: appends gather into one group commit;
             // any other command first commits the appends before it.
             let mut next = Some(first);
@@ -253,7 +265,11 @@ impl Writer {
                 }
             }
             if !pending.is_empty() {
+                last_start = Instant::now();
+                last_size = pending.len() as u64;
                 self.commit(&mut pending);
+            } else {
+                last_size = 0;
             }
         }
         // Anything still queued behind the shutdown request is written too.

@@ -173,7 +173,16 @@ pub struct Wire {
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     /// An answer to a refused identification, and how much of it is written.
     refusal: Option<(&'static [u8], usize)>,
+    /// Bytes read ahead from the socket (already observed), and what of them russh has not
+    /// taken yet: russh reads a packet in small steps (its length, then the rest), and one
+    /// socket read serves them all.
+    ahead: Box<[u8]>,
+    start: usize,
+    end: usize,
 }
+
+/// Read-ahead per connection: a few packets of a handshake.
+const READ_AHEAD: usize = 4096;
 
 impl Wire {
     /// Wraps `inner`; the connection ends `login_grace` from now unless a login succeeds, and
@@ -190,6 +199,9 @@ impl Wire {
             grace: Box::pin(tokio::time::sleep(login_grace)),
             shutdown: Box::pin(shutdown.cancelled_owned()),
             refusal: None,
+            ahead: vec![0; READ_AHEAD].into_boxed_slice(),
+            start: 0,
+            end: 0,
         }
     }
 }
@@ -224,22 +236,26 @@ impl AsyncRead for Wire {
                 // russh sees the end of the stream and gives up on the connection.
                 return Poll::Ready(Ok(()));
             }
-            let before = buf.filled().len();
-            ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-            let new = &buf.filled()[before..];
-            this.tap
-                .bytes_in
-                .fetch_add(new.len() as u64, Ordering::Relaxed);
-            if new.is_empty() {
+            if this.start < this.end {
+                let n = (this.end - this.start).min(buf.remaining());
+                buf.put_slice(&this.ahead[this.start..this.start + n]);
+                this.start += n;
                 return Poll::Ready(Ok(()));
             }
-            match this.tap.observe(new) {
-                None => return Poll::Ready(Ok(())),
-                Some(answer) => {
-                    // russh never sees the refused line.
-                    buf.set_filled(before);
-                    this.refusal = Some((answer, 0));
+            let mut ahead = ReadBuf::new(&mut this.ahead);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut ahead))?;
+            let n = ahead.filled().len();
+            this.tap.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+            if n == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            match this.tap.observe(&this.ahead[..n]) {
+                None => {
+                    this.start = 0;
+                    this.end = n;
                 }
+                // russh never sees the refused line: what was read ahead is dropped.
+                Some(answer) => this.refusal = Some((answer, 0)),
             }
         }
     }
