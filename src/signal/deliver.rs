@@ -155,7 +155,8 @@ pub fn http_client() -> reqwest::Result<reqwest::Client> {
 }
 
 /// Pushes signals until shutdown. `pending` is what the store holds at start; `new` brings
-/// signals the scorer has just written.
+/// signals the scorer has just written. Each receiver has a lane of its own, so a slow or
+/// unreachable receiver (or a hung Okta API) never holds up another's signals.
 pub async fn run(
     store: Store,
     settings: Arc<SignalSettings>,
@@ -176,15 +177,85 @@ pub async fn run(
             return;
         }
     };
-    let okta: HashMap<String, okta::Client> = settings
+    // One lane per configured receiver, and one for signals of receivers no longer
+    // configured (still pushed where they were meant to go).
+    let mut names: Vec<Option<String>> = settings
         .receivers
         .iter()
-        .filter_map(|r| {
-            r.api
-                .clone()
-                .map(|a| (r.name.clone(), okta::Client::new(client.clone(), a)))
-        })
+        .map(|r| Some(r.name.clone()))
         .collect();
+    names.push(None);
+    let lane_of = |s: &Signal| -> Option<String> {
+        s.receiver
+            .clone()
+            .filter(|n| settings.receivers.iter().any(|r| &r.name == n))
+    };
+    let mut by_lane: HashMap<Option<String>, Vec<Signal>> = HashMap::new();
+    for s in pending {
+        by_lane.entry(lane_of(&s)).or_default().push(s);
+    }
+    let lanes = tokio_util::task::TaskTracker::new();
+    let mut senders: HashMap<Option<String>, mpsc::Sender<Signal>> = HashMap::new();
+    for name in names {
+        let (tx, rx) = mpsc::channel(1024);
+        let api = name
+            .as_ref()
+            .and_then(|n| settings.receivers.iter().find(|r| &r.name == n))
+            .and_then(|r| r.api.clone())
+            .map(|a| okta::Client::new(client.clone(), a));
+        lanes.spawn(lane(
+            Lane {
+                store: store.clone(),
+                settings: settings.clone(),
+                client: client.clone(),
+                api,
+                metrics: metrics.clone(),
+                shutdown: shutdown.clone(),
+            },
+            by_lane.remove(&name).unwrap_or_default(),
+            rx,
+        ));
+        senders.insert(name, tx);
+    }
+    lanes.close();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            got = new.recv() => match got {
+                Some(s) => {
+                    let tx = &senders[&lane_of(&s)];
+                    if tx.send(s).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    drop(senders);
+    lanes.wait().await;
+}
+
+/// What one receiver's lane works with.
+struct Lane {
+    store: Store,
+    settings: Arc<SignalSettings>,
+    client: reqwest::Client,
+    api: Option<okta::Client>,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+}
+
+/// Delivers one receiver's signals, in the order they were made, each when it is due.
+async fn lane(l: Lane, pending: Vec<Signal>, mut new: mpsc::Receiver<Signal>) {
+    let Lane {
+        store,
+        settings,
+        client,
+        api,
+        metrics,
+        shutdown,
+    } = l;
     let mut queue: HashMap<String, Signal> = HashMap::new();
     let mut stale = Vec::new();
     // In the order they were made, so a newer entry supersedes an older one.
@@ -211,7 +282,7 @@ pub async fn run(
                 return;
             }
             let mut sig = queue.remove(&jti).expect("due signals are queued");
-            attempt(&client, &okta, &mut sig, &settings, &metrics).await;
+            attempt(&client, api.as_ref(), &mut sig, &settings, &metrics).await;
             let batch = IdentityBatch {
                 outbox: vec![entry(&sig)],
                 ..Default::default()
@@ -371,7 +442,7 @@ async fn respond(
 
 async fn attempt(
     client: &reqwest::Client,
-    okta: &HashMap<String, okta::Client>,
+    api: Option<&okta::Client>,
     sig: &mut Signal,
     settings: &SignalSettings,
     metrics: &Metrics,
@@ -381,7 +452,6 @@ async fn attempt(
         return;
     };
     let receiver = sig.receiver.clone().unwrap_or_default();
-    let api = okta.get(&receiver);
     // Before a push when the receiver checks users, and always before a direct response,
     // which needs the user's id.
     // A push is never held back by more than one lookup: it is made at the first attempt.

@@ -407,3 +407,45 @@ fn the_public_listener_serves_the_discovery_documents_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn a_receiver_that_never_answers_does_not_hold_up_another() {
+    // A listener that accepts connections (the kernel's backlog) and never answers: each push
+    // to it waits out the client's timeout.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stuck_port = stuck.local_addr().unwrap().port();
+    let port = free_port();
+    let s = sensor(
+        port,
+        &format!(
+            "    - name: stuck\n      kind: ssf\n      url: http://127.0.0.1:{stuck_port}/events\n      events: [user-risk-change]\n      min_level: low\n"
+        ),
+    );
+    let d = s.start();
+    let r = Receiver::start(s.dir.path(), &s.data(), &audience(port), port, &[]);
+    for u in ["alice", "bob", "carol"] {
+        login(&d, u);
+    }
+    // One lane per receiver: the healthy one gets all three while the stuck one has not
+    // finished a single push (each waits out the 10 s client timeout). One lane for both
+    // would have had to finish a push to the stuck receiver before the second delivery.
+    let got = wait_for(
+        "all three at the healthy receiver",
+        Duration::from_secs(20),
+        || {
+            let a = r.accepted();
+            (a.len() >= 3).then_some(a)
+        },
+    );
+    assert_eq!(got.len(), 3);
+    let out = signals_via_api(&d);
+    let stuck_ones: Vec<_> = out.iter().filter(|x| x["receiver"] == "stuck").collect();
+    assert_eq!(stuck_ones.len(), 3);
+    assert!(
+        stuck_ones
+            .iter()
+            .all(|x| x["state"] == "pending" && x["attempts"] == 0),
+        "{out:#?}"
+    );
+    drop(stuck);
+}
