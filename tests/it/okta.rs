@@ -11,6 +11,9 @@ use crate::harness::*;
 
 const ISSUER: &str = "https://decoyd.test.example";
 const RISK: &str = "https://schemas.okta.com/secevent/okta/event-type/user-risk-change";
+/// The fake org's users: alice only.
+const ALICE: &str =
+    r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#;
 
 /// The fake org.
 struct FakeOkta(PyServer);
@@ -108,7 +111,7 @@ fn a_service_app_with_dpop_registers_the_sensor_then_a_honeytoken_use_ends_the_o
             "app-key-1",
             "--require-dpop",
             "--users",
-            r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#,
+            ALICE,
         ],
     );
     let api = format!(
@@ -272,12 +275,7 @@ fn an_ssws_token_from_the_environment_sets_risk_and_an_unknown_user_is_flagged()
     let tmp = tempfile::tempdir().unwrap();
     let okta = FakeOkta::start(
         tmp.path(),
-        &[
-            "--ssws",
-            "00ssws-test-token-value",
-            "--users",
-            r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#,
-        ],
+        &["--ssws", "00ssws-test-token-value", "--users", ALICE],
     );
     let env = [("DECOYD_TEST_OKTA_TOKEN", "00ssws-test-token-value")];
     let (s, netrcs) = sensor(
@@ -420,15 +418,7 @@ fn an_ssws_token_from_the_environment_sets_risk_and_an_unknown_user_is_flagged()
 #[test]
 fn a_wrong_token_gets_okta_s_401_retried_then_dead_and_a_bad_api_section_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let okta = FakeOkta::start(
-        tmp.path(),
-        &[
-            "--ssws",
-            "right-token",
-            "--users",
-            r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#,
-        ],
-    );
+    let okta = FakeOkta::start(tmp.path(), &["--ssws", "right-token", "--users", ALICE]);
     let token_file = tmp.path().join("okta.token");
     fs::write(&token_file, "wrong-token\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -525,7 +515,7 @@ fn global_token_revocation_goes_with_a_fresh_token_after_okta_revoked_the_first(
             key.to_str().unwrap(),
             "--revoke-first-token",
             "--users",
-            r#"[{"id":"00ualice","login":"alice@example.com","email":"alice@example.com"}]"#,
+            ALICE,
         ],
     );
     let api = format!(
