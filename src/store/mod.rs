@@ -9,16 +9,18 @@
 //! - The queue to the writer is bounded: when the disk falls behind, decoys wait for room
 //!   (backpressure) instead of dropping. Identical touches from one source that meet in one
 //!   batch are folded into one record with a count, never dropped without one.
-//! - Readers only see records up to the last flushed sequence number.
+//! - Readers only see records up to the last flushed sequence number. The newest records are
+//!   also kept in memory ([`recent`]), so following readers get them without a read back.
 //! - Retention age and a size cap prune the oldest records; each pruned touch is counted.
 
 pub mod files;
 pub mod keys;
+mod recent;
 mod writer;
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -341,6 +343,7 @@ struct Inner {
     tree: sled::Tree,
     tx: mpsc::Sender<Command>,
     flushed: watch::Receiver<Flushed>,
+    recent: Arc<Mutex<recent::Recent>>,
 }
 
 /// Handle on the store; clone it freely.
@@ -407,13 +410,14 @@ impl Store {
             touches: 0,
         });
         let (tx, rx) = mpsc::channel(settings.write_queue.max(1));
+        let recent = Arc::new(Mutex::new(recent::Recent::new(recent::BUDGET)));
         let mut w = writer::Writer::new(
             db.clone(),
             tree.clone(),
             &dir.join(files::DB_DIR),
             settings,
             metrics,
-            flushed_tx,
+            (flushed_tx, recent.clone()),
             state,
         )?;
         let thread = std::thread::Builder::new()
@@ -426,6 +430,7 @@ impl Store {
                 tree,
                 tx: tx.clone(),
                 flushed: flushed_rx,
+                recent,
             }),
         };
         Ok((
@@ -540,7 +545,16 @@ impl Store {
 
     /// Reads flushed records.
     pub fn events(&self, q: &EventQuery) -> Result<Vec<StoredTouch>, StoreError> {
-        read_events(&self.inner.tree, self.flushed().seq, q)
+        let flushed = self.flushed().seq;
+        if q.decoy.is_none() && q.source.is_none() && q.tail.is_none() {
+            let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
+            let limit = q.limit.unwrap_or(MAX_READ).min(MAX_READ);
+            let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(found) = recent.read(start, flushed, limit) {
+                return Ok(found);
+            }
+        }
+        read_events(&self.inner.tree, flushed, q)
     }
 
     /// Counters for `status`.
@@ -717,6 +731,16 @@ fn read_events(
         }
     }
     let mut out = Vec::new();
+    if q.decoy.is_none() && q.source.is_none() {
+        // No index: the records themselves, keys and values in one scan (the scorer reads
+        // every touch this way, so a lookup per record would double its cost).
+        let (from, to) = (keys::record(start), keys::record(flushed));
+        for kv in tree.range(&from[..]..=&to[..]).take(limit) {
+            let (k, v) = kv?;
+            out.push(decode(keys::seq_of(&k).unwrap_or(0), &v)?);
+        }
+        return Ok(out);
+    }
     for seq in range(start) {
         if out.len() >= limit {
             break;

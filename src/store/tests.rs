@@ -474,3 +474,50 @@ async fn under_load_the_commit_window_gathers_more_touches_per_sync() {
         "{with} syncs with a 20 ms window, {without} without"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_get_the_same_records_from_memory_as_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path(), settings(), Metrics::new()).unwrap();
+    // About 2.5 MiB of records, more than the memory budget, some folded by concurrency.
+    let mut tasks = Vec::new();
+    for i in 0..300u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut t = touch("web", "10.0.0.1:1", i % 7);
+            if let Event::Connection(c) = &mut t.event {
+                c.preview = format!("{i:08}").repeat(1024);
+            }
+            store.record(t).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let flushed = store.flushed().seq;
+    let from_disk = read_events(&store.inner.tree, flushed, &EventQuery::default()).unwrap();
+    assert_eq!(from_disk.last().map(|r| r.seq), Some(flushed));
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .events(&EventQuery {
+                after: Some(after),
+                limit: Some(50),
+                ..Default::default()
+            })
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        paged.extend(page);
+    }
+    assert_eq!(paged, from_disk);
+    // The newest came from memory, the oldest (beyond the budget) from disk.
+    let (newest, oldest) = {
+        let recent = store.inner.recent.lock().unwrap();
+        (recent.read(flushed, flushed, 1), recent.read(1, flushed, 1))
+    };
+    assert!(newest.is_some_and(|v| v.len() == 1));
+    assert!(oldest.is_none());
+    writer.shutdown().await;
+}

@@ -14,12 +14,14 @@ use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info};
 
+use super::recent::Recent;
 use super::{Command, Flushed, Receipt, StoreError, StoreSettings, StoredTouch, keys};
 use crate::metrics::Metrics;
 use crate::touch::{Timestamp, Touch};
@@ -102,6 +104,8 @@ pub(crate) struct Writer {
     settings: StoreSettings,
     metrics: Metrics,
     flushed: watch::Sender<Flushed>,
+    /// The newest durable records, for readers (filled before `flushed` moves on).
+    recent: Arc<Mutex<Recent>>,
     state: State,
     flushed_touches: u64,
 }
@@ -144,7 +148,7 @@ impl Writer {
         db_dir: &Path,
         settings: StoreSettings,
         metrics: Metrics,
-        flushed: watch::Sender<Flushed>,
+        (flushed, recent): (watch::Sender<Flushed>, Arc<Mutex<Recent>>),
         state: State,
     ) -> Result<Writer, StoreError> {
         // sled's log, opened once so every group commit can fdatasync it.
@@ -164,6 +168,7 @@ impl Writer {
             settings,
             metrics,
             flushed,
+            recent,
             state,
             flushed_touches: 0,
         })
@@ -344,6 +349,7 @@ impl Writer {
         let mut state = self.state;
         let mut batch = sled::Batch::default();
         let mut records = Vec::with_capacity(groups.len());
+        let mut durable = Vec::with_capacity(groups.len());
         for g in groups {
             let seq = state.next_seq;
             state.next_seq += 1;
@@ -359,6 +365,7 @@ impl Writer {
             let sk = keys::by_source(rec.touch.source.ip(), seq);
             state.bytes += (rk.len() + value.len() + dk.len() + sk.len()) as u64;
             state.records += 1;
+            let size = value.len();
             batch.insert(&rk[..], value);
             batch.insert(dk, &[][..]);
             batch.insert(&sk[..], &[][..]);
@@ -369,6 +376,7 @@ impl Writer {
                 rec.count,
                 g.waiters,
             ));
+            durable.push((rec, size));
         }
         batch.insert(keys::META_STATE, &state.encode()[..]);
 
@@ -384,6 +392,12 @@ impl Writer {
         match result {
             Ok(()) => {
                 let last = state.next_seq - 1;
+                {
+                    let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+                    for (rec, size) in durable {
+                        recent.push(rec, size);
+                    }
+                }
                 self.flushed_touches += touches;
                 self.flushed.send_replace(Flushed {
                     seq: last,
