@@ -333,6 +333,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(prune_periodically(
         store.clone(),
         config.store.prune_every,
+        config.store.retention,
         shutdown.clone(),
     ));
 
@@ -369,12 +370,21 @@ fn remove_admin_addr(dir: &Path, addr: SocketAddr) {
     }
 }
 
-async fn prune_periodically(store: Store, every: Duration, shutdown: CancellationToken) {
+/// Enforces the retention age on touches and on finished signals.
+async fn prune_periodically(
+    store: Store,
+    every: Duration,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => store.prune_by_age().await,
+            _ = tick.tick() => {
+                store.prune_by_age().await;
+                crate::signal::outbox::prune(&store, retention, std::time::SystemTime::now()).await;
+            }
         }
     }
 }

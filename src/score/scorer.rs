@@ -199,6 +199,7 @@ pub async fn run(
                 remove: removed.iter().map(Subject::key).collect(),
                 scored: Some(last),
                 outbox: made.iter().map(outbox::entry).collect(),
+                outbox_remove: Vec::new(),
                 // Evidence alone rides on the next group commit of touches: the states and
                 // the scored position are lost or kept together, so a crash only means the
                 // same touches are scored again. A level change is synced at once.

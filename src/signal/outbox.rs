@@ -4,13 +4,17 @@
 //! change state: pending → delivered, or pending → dead (rejected for good, with the
 //! receiver's answer). Without receivers a change is kept as `held`, for `decoyd signals`.
 
+use std::time::{Duration, SystemTime};
+
 use serde::{Deserialize, Serialize};
+use tracing::{error, info};
 
 use super::keys::KeyRing;
 use super::okta::{Action, UserCheck};
 use super::set::{self, EventType, SetClaims};
 use super::{Receiver, SignalSettings};
 use crate::score::{Change, Level};
+use crate::store::{IdentityBatch, Store};
 use crate::touch::Timestamp;
 
 /// Where a signal stands.
@@ -239,6 +243,54 @@ pub fn pending_kids(signals: &[Signal]) -> Vec<String> {
     k
 }
 
+/// Whether a signal is finished with (delivered, dead, superseded or held) and its last
+/// activity is before `cutoff`. A pending signal never expires: it is retried until a
+/// receiver accepts or refuses it.
+pub fn expired(s: &Signal, cutoff: Timestamp) -> bool {
+    let last = [s.created_at, s.next_attempt_at]
+        .into_iter()
+        .chain(s.delivered_at)
+        .max()
+        .unwrap_or(s.created_at);
+    s.state != SignalState::Pending && last < cutoff
+}
+
+/// Removes from the outbox the finished signals older than the store's retention age, as
+/// touches that old are pruned: the outbox keeps to the same window. Returns how many.
+pub async fn prune(store: &Store, retention: Duration, now: SystemTime) -> usize {
+    let raw = match store.outbox() {
+        Ok(r) => r,
+        Err(e) => {
+            error!(error = %e, "cannot read the signal outbox to prune it");
+            return 0;
+        }
+    };
+    let cutoff = Timestamp::from(now.checked_sub(retention).unwrap_or(SystemTime::UNIX_EPOCH));
+    let gone: Vec<String> = decode_all(raw)
+        .into_iter()
+        .filter(|s| expired(s, cutoff))
+        .map(|s| s.jti)
+        .collect();
+    if gone.is_empty() {
+        return 0;
+    }
+    let n = gone.len();
+    let batch = IdentityBatch {
+        outbox_remove: gone,
+        ..Default::default()
+    };
+    match store.put_identities(batch).await {
+        Ok(()) => {
+            info!(signals = n, retention = ?retention, "pruned finished signals older than the retention age");
+            n
+        }
+        Err(e) => {
+            error!(error = %e, "cannot prune the signal outbox");
+            0
+        }
+    }
+}
+
 /// A signal as a batch entry.
 pub fn entry(s: &Signal) -> (String, Vec<u8>) {
     (
@@ -424,5 +476,94 @@ mod tests {
         assert!(r.starts_with("decoyd: reason 0"));
         assert!(!r.contains("reason 3"));
         assert!(r.len() < 520);
+    }
+
+    fn finished(jti: &str, state: SignalState, at: u64, delivered: Option<u64>) -> Signal {
+        Signal {
+            jti: jti.into(),
+            receiver: Some("okta".into()),
+            url: Some("https://acme.okta.com/x".into()),
+            event: EventType::UserRiskChange,
+            email: "alice@example.com".into(),
+            level: Level::High,
+            previous: Level::None,
+            token: "t".into(),
+            kid: "k".into(),
+            created_at: Timestamp::from_micros(at),
+            state,
+            attempts: 1,
+            next_attempt_at: Timestamp::from_micros(at),
+            last_answer: None,
+            delivered_at: delivered.map(Timestamp::from_micros),
+            action: None,
+            okta_user: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn only_finished_signals_older_than_the_cutoff_expire() {
+        let cutoff = Timestamp::from_micros(1_000);
+        for state in [
+            SignalState::Delivered,
+            SignalState::Dead,
+            SignalState::Superseded,
+            SignalState::Held,
+        ] {
+            assert!(
+                expired(&finished("a", state, 10, None), cutoff),
+                "{state:?}"
+            );
+            assert!(
+                !expired(&finished("b", state, 2_000, None), cutoff),
+                "{state:?}"
+            );
+        }
+        // Made long ago but delivered after the cutoff: kept.
+        let late = finished("c", SignalState::Delivered, 10, Some(2_000));
+        assert!(!expired(&late, cutoff));
+        // Still waiting, however old: never pruned.
+        assert!(!expired(
+            &finished("d", SignalState::Pending, 10, None),
+            cutoff
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pruning_removes_old_finished_signals_from_the_store_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = crate::metrics::Metrics::new();
+        let (store, writer) =
+            Store::open(dir.path(), crate::store::StoreSettings::default(), metrics).unwrap();
+        let day = 86_400_000_000u64;
+        let now = 400 * day;
+        let signals = [
+            finished(
+                "old-delivered",
+                SignalState::Delivered,
+                now - 100 * day,
+                None,
+            ),
+            finished("old-dead", SignalState::Dead, now - 95 * day, None),
+            finished("old-pending", SignalState::Pending, now - 200 * day, None),
+            finished("recent", SignalState::Delivered, now - 10 * day, None),
+        ];
+        let batch = IdentityBatch {
+            outbox: signals.iter().map(entry).collect(),
+            ..Default::default()
+        };
+        store.put_identities(batch).await.unwrap();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_micros(now);
+        let retention = Duration::from_secs(90 * 86_400);
+        assert_eq!(prune(&store, retention, at).await, 2);
+        let mut left: Vec<String> = decode_all(store.outbox().unwrap())
+            .into_iter()
+            .map(|s| s.jti)
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["old-pending", "recent"]);
+        // Nothing more to do the second time.
+        assert_eq!(prune(&store, retention, at).await, 0);
+        writer.shutdown().await;
     }
 }

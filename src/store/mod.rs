@@ -191,6 +191,8 @@ pub struct IdentityBatch {
     pub scored: Option<u64>,
     /// Key (jti) and JSON of each signal written to the outbox.
     pub outbox: Vec<(String, Vec<u8>)>,
+    /// Keys (jti) of outbox entries removed.
+    pub outbox_remove: Vec<String>,
     /// Sync before acknowledging. Without it the batch is durable with the next group commit
     /// of touches (one sled log): fine for evidence counts, never for level changes, clears or
     /// signals, which always sync.

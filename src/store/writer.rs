@@ -319,6 +319,9 @@ impl Writer {
         for (k, v) in b.outbox {
             batch.insert(format!("o{k}").into_bytes(), v);
         }
+        for k in b.outbox_remove {
+            batch.remove(format!("o{k}").into_bytes());
+        }
         if let Some(seq) = b.scored {
             batch.insert(super::SCORED_KEY, &seq.to_be_bytes()[..]);
         }
