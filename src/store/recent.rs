@@ -3,17 +3,18 @@
 //! was just written from here instead of reading it back from sled and decoding it again.
 //!
 //! The writer adds a batch's records only once the batch is durable, before it announces the
-//! new flushed position, so a reader never finds here what it may not see on disk. What is
-//! held is always a contiguous run of sequence numbers, ending at the newest; a read that
-//! starts before that run goes to disk.
+//! new flushed position, so a reader never finds here a record that is not yet on disk. (A
+//! record the size cap has just pruned may still be found here: harmless, it was durable.)
+//! What is held is always a contiguous run of sequence numbers, ending at the newest; a read
+//! that starts before that run goes to disk.
 
 use std::collections::VecDeque;
 
 use super::StoredTouch;
 
-/// Memory the recent records may take, counted as their stored (JSON) size: about a second
-/// of a flood of small touches. The scorer reads what arrived in the last 20 ms or so; a
-/// reader further behind reads the disk.
+/// Memory the recent records may take, counted as their stored (JSON) size: a few hundred
+/// small touches, a tenth of a second of a flood. The scorer reads what arrived in the last
+/// 20 ms or so; a reader further behind reads the disk.
 pub const BUDGET: usize = 256 << 10;
 
 /// The newest records, oldest first.
