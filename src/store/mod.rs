@@ -672,6 +672,37 @@ fn decode(seq: u64, v: &[u8]) -> Result<StoredTouch, StoreError> {
     })
 }
 
+type SeqIter = Box<dyn Iterator<Item = Result<u64, StoreError>>>;
+
+/// The members of the index entries in `range` from `start` on. An entry's key is its newest
+/// member (see `keys`), so the entries from `start` to the flushed position hold every member
+/// in that range; the first may also list older ones, which are left out.
+fn index_seqs(range: sled::Iter, start: u64, rev: bool) -> SeqIter {
+    let expand = move |kv: sled::Result<(sled::IVec, sled::IVec)>| {
+        let members = kv.map_err(StoreError::from).and_then(|(k, v)| {
+            keys::group_members(&k, &v).ok_or_else(|| StoreError::Corrupt {
+                seq: keys::seq_of(&k).unwrap_or(0),
+                err: "malformed index entry".into(),
+            })
+        });
+        match members {
+            Ok(mut m) => {
+                m.retain(|&s| s >= start);
+                if !rev {
+                    m.reverse();
+                }
+                m.into_iter().map(Ok).collect::<Vec<_>>()
+            }
+            Err(e) => vec![Err(e)],
+        }
+    };
+    if rev {
+        Box::new(range.rev().flat_map(expand))
+    } else {
+        Box::new(range.flat_map(expand))
+    }
+}
+
 fn read_events(
     tree: &sled::Tree,
     flushed: u64,
@@ -682,23 +713,30 @@ fn read_events(
     if start > flushed {
         return Ok(Vec::new());
     }
-    // Sequence numbers of matching records, in order, from the right index (by decoy, by
-    // source, or the records themselves).
-    let range = |start: u64| {
+    // Sequence numbers of matching records from the right index (by decoy, by source, or
+    // the records themselves), oldest first or, for `rev`, newest first; lazily, so a tail or
+    // a page stops early.
+    let seqs = |start: u64, rev: bool| {
         let index = |prefix: &[u8]| {
             let (mut from, mut to) = (prefix.to_vec(), prefix.to_vec());
             from.extend_from_slice(&start.to_be_bytes());
             to.extend_from_slice(&flushed.to_be_bytes());
-            (from, to)
+            index_seqs(tree.range(from..=to), start, rev)
         };
-        let (from, to) = match (&q.decoy, q.source) {
+        match (&q.decoy, q.source) {
             (Some(d), _) => index(&keys::decoy_prefix(d)),
             (None, Some(ip)) => index(&keys::source_prefix(ip)),
-            (None, None) => (keys::record(start).to_vec(), keys::record(flushed).to_vec()),
-        };
-        tree.range(from..=to)
-            .keys()
-            .map(|k| Ok::<_, StoreError>(keys::seq_of(&k?).unwrap_or(0)))
+            (None, None) => {
+                let (from, to) = (keys::record(start), keys::record(flushed));
+                let keys = tree.range(&from[..]..=&to[..]).keys();
+                let seq = |k: sled::Result<sled::IVec>| Ok(keys::seq_of(&k?).unwrap_or(0));
+                if rev {
+                    Box::new(keys.rev().map(seq)) as SeqIter
+                } else {
+                    Box::new(keys.map(seq))
+                }
+            }
+        }
     };
     // The index chosen covers one filter; the other (source, when both are given) needs the
     // record itself.
@@ -713,7 +751,7 @@ fn read_events(
         let both = q.decoy.is_some() && q.source.is_some();
         let mut found = 0;
         let mut first = None;
-        for seq in range(start).rev() {
+        for seq in seqs(start, true) {
             let seq = seq?;
             if both {
                 match tree.get(keys::record(seq))? {
@@ -743,7 +781,7 @@ fn read_events(
         }
         return Ok(out);
     }
-    for seq in range(start) {
+    for seq in seqs(start, false) {
         if out.len() >= limit {
             break;
         }

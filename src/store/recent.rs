@@ -3,9 +3,9 @@
 //! was just written from here instead of reading it back from sled and decoding it again.
 //!
 //! The writer adds a batch's records only once the batch is durable, before it announces the
-//! new flushed position, so a reader never finds here a record that is not yet on disk. (A
-//! record the size cap has just pruned may still be found here: harmless, it was durable.)
-//! What is held is always a contiguous run of sequence numbers, ending at the newest; a read
+//! new flushed position, so a reader never finds here a record that is not yet on disk; and
+//! pruning drops records from here before it deletes them on disk, so a reader never finds
+//! here one that is gone. What is held is always a contiguous run of sequence numbers, ending at the newest; a read
 //! that starts before that run goes to disk.
 
 use std::collections::VecDeque;
@@ -59,6 +59,17 @@ impl Recent {
     pub(crate) fn clear(&mut self) {
         self.records.clear();
         self.bytes = 0;
+    }
+
+    /// Drops the records up to `seq` (pruned from disk).
+    pub(crate) fn forget_through(&mut self, seq: u64) {
+        while let Some((r, n)) = self.records.front() {
+            if r.seq > seq {
+                break;
+            }
+            self.bytes -= n;
+            self.records.pop_front();
+        }
     }
 
     /// Up to `limit` records from `start` to `flushed`, or `None` when `start` is older than
@@ -152,5 +163,19 @@ mod tests {
         r.push(rec(5), 10);
         assert_eq!(seqs(r.read(2, 5, 100)), None);
         assert_eq!(seqs(r.read(5, 5, 100)), Some(vec![5]));
+    }
+
+    #[test]
+    fn pruned_records_are_forgotten() {
+        let mut r = Recent::new(1000);
+        for s in 1..=6 {
+            r.push(rec(s), 10);
+        }
+        r.forget_through(3);
+        assert_eq!(r.bytes, 30);
+        assert_eq!(seqs(r.read(3, 6, 100)), None, "3 was pruned: read the disk");
+        assert_eq!(seqs(r.read(4, 6, 100)), Some(vec![4, 5, 6]));
+        r.forget_through(9);
+        assert_eq!((r.bytes, r.records.len()), (0, 0));
     }
 }

@@ -521,3 +521,314 @@ async fn readers_get_the_same_records_from_memory_as_from_disk() {
     assert!(oldest.is_none());
     writer.shutdown().await;
 }
+
+/// The logical size of the touches tree as the writer accounts it: every key and value but
+/// the metadata.
+fn logical_size(tree: &sled::Tree) -> u64 {
+    tree.iter()
+        .map(|kv| kv.unwrap())
+        .filter(|(k, _)| k[0] != keys::META)
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum()
+}
+
+fn count_prefix(tree: &sled::Tree, prefix: u8) -> usize {
+    tree.scan_prefix([prefix]).count()
+}
+
+/// What a query must return, worked out from `model` (seq, decoy, source address) alone.
+fn expected(model: &[(u64, &str, IpAddr)], q: &EventQuery) -> Vec<u64> {
+    let matching: Vec<u64> = model
+        .iter()
+        .filter(|(seq, decoy, ip)| {
+            q.after.is_none_or(|a| *seq > a)
+                && q.decoy.as_deref().is_none_or(|d| d == *decoy)
+                && q.source.is_none_or(|s| s == *ip)
+        })
+        .map(|(seq, _, _)| *seq)
+        .collect();
+    let from = q
+        .tail
+        .map_or(0, |n| matching.len().saturating_sub(n.max(1)));
+    matching[from..]
+        .iter()
+        .copied()
+        .take(q.limit.unwrap_or(MAX_READ))
+        .collect()
+}
+
+/// Every combination of filters, starts, tails and limits against the model.
+fn check_reads(store: &Store, model: &[(u64, &str, IpAddr)], sources: &[IpAddr]) {
+    let last = model.last().map_or(0, |m| m.0);
+    let mut checked = 0;
+    for decoy in [None, Some("a"), Some("b")] {
+        for source in std::iter::once(None).chain(sources.iter().copied().map(Some)) {
+            for after in [
+                None,
+                Some(0),
+                Some(1),
+                Some(last / 3),
+                Some(last / 2 + 1),
+                Some(last),
+            ] {
+                for tail in [None, Some(1), Some(5), Some(40), Some(100_000)] {
+                    for limit in [None, Some(7)] {
+                        let q = EventQuery {
+                            after,
+                            tail,
+                            limit,
+                            decoy: decoy.map(String::from),
+                            source,
+                        };
+                        let got: Vec<u64> =
+                            store.events(&q).unwrap().iter().map(|r| r.seq).collect();
+                        assert_eq!(got, expected(model, &q), "{q:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * (1 + sources.len()) * 6 * 5 * 2);
+}
+
+fn mixed_touches(n: u64, sources: &[IpAddr]) -> Vec<(Touch, u64)> {
+    (0..n)
+        .map(|i| {
+            let decoy = if i % 2 == 0 { "a" } else { "b" };
+            let src = SocketAddr::new(sources[(i % sources.len() as u64) as usize], 1000);
+            // Distinct sizes: nothing folds, every touch is a record of its own.
+            (touch(decoy, &src.to_string(), i), 1)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_writes_one_index_entry_per_decoy_and_source_and_reads_expand_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let (store, writer) = Store::open(dir.path(), settings(), metrics.clone()).unwrap();
+    let sources: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2", "2001:db8::7"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let mut model = Vec::new();
+    for round in 0..3 {
+        let touches = mixed_touches(120, &sources);
+        let meta: Vec<(Arc<str>, IpAddr)> = touches
+            .iter()
+            .map(|(t, _)| (t.decoy.clone(), t.source.ip()))
+            .collect();
+        let receipts = store.record_all(touches).await;
+        for ((_, r), (decoy, ip)) in receipts.into_iter().zip(meta) {
+            let decoy = if &*decoy == "a" { "a" } else { "b" };
+            model.push((r.unwrap().seq, decoy, ip));
+        }
+        assert_eq!(model.len(), 120 * (round + 1));
+    }
+    let flushes = metrics.store_flushes.get() as usize;
+    let tree = &store.inner.tree;
+    assert_eq!(count_prefix(tree, keys::RECORD), 360);
+    let (by_decoy, by_source) = (
+        count_prefix(tree, keys::BY_DECOY),
+        count_prefix(tree, keys::BY_SOURCE),
+    );
+    // At most one entry per decoy and per source in each group commit.
+    assert!(
+        by_decoy <= 2 * flushes && by_source <= 3 * flushes,
+        "{by_decoy} decoy and {by_source} source entries for {flushes} flushes"
+    );
+    assert!(
+        by_decoy + by_source < 360,
+        "fewer index keys than records ({by_decoy} + {by_source}, {flushes} flushes)"
+    );
+    assert_eq!(store.stats().bytes, logical_size(tree));
+    check_reads(&store, &model, &sources);
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_part_of_a_group_leaves_the_rest_readable_and_the_size_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
+    let s = StoreSettings {
+        retention: Duration::from_secs(3600),
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, metrics.clone()).unwrap();
+    let sources: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    // The first 30 are old: the age prune ends inside the batch.
+    let old = Timestamp::from(SystemTime::now() - Duration::from_secs(7200));
+    let mut touches = mixed_touches(80, &sources);
+    for (t, _) in touches.iter_mut().take(30) {
+        t.at = old;
+    }
+    let meta: Vec<(&str, IpAddr)> = touches
+        .iter()
+        .map(|(t, _)| (if &*t.decoy == "a" { "a" } else { "b" }, t.source.ip()))
+        .collect();
+    let receipts = store.record_all(touches).await;
+    let mut model: Vec<(u64, &str, IpAddr)> = receipts
+        .into_iter()
+        .zip(meta)
+        .map(|((_, r), (d, ip))| (r.unwrap().seq, d, ip))
+        .collect();
+    let flushes = metrics.store_flushes.get();
+    store.prune_by_age().await;
+    // The prune runs on the writer; a following write is ordered after it.
+    let r = store.record(touch("a", "10.0.0.1:9", 999)).await.unwrap();
+    model.push((r.seq, "a", "10.0.0.1".parse().unwrap()));
+    model.drain(..30);
+    let tree = &store.inner.tree;
+    assert_eq!(count_prefix(tree, keys::RECORD), 51);
+    assert_eq!(
+        store.stats().bytes,
+        logical_size(tree),
+        "size accounting is exact"
+    );
+    // Every index entry left ends in a record that exists (pruning removed the others).
+    for kv in tree.iter() {
+        let (k, _) = kv.unwrap();
+        if k[0] == keys::BY_DECOY || k[0] == keys::BY_SOURCE {
+            let seq = keys::seq_of(&k).unwrap();
+            assert!(
+                tree.get(keys::record(seq)).unwrap().is_some(),
+                "entry {seq}"
+            );
+        }
+    }
+    if flushes == 1 {
+        // One batch: its four entries (2 decoys, 2 sources) all keep records, and they still
+        // list the pruned ones, which readers skip.
+        assert_eq!(count_prefix(tree, keys::BY_DECOY), 3);
+    }
+    check_reads(&store, &model, &sources);
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_size_cap_prunes_grouped_entries_with_exact_accounting() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = StoreSettings {
+        max_bytes: 48 * 1024,
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, Metrics::new()).unwrap();
+    let sources: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let mut model = Vec::new();
+    for _ in 0..20 {
+        let touches = mixed_touches(50, &sources);
+        let meta: Vec<(&str, IpAddr)> = touches
+            .iter()
+            .map(|(t, _)| (if &*t.decoy == "a" { "a" } else { "b" }, t.source.ip()))
+            .collect();
+        for ((_, r), (d, ip)) in store.record_all(touches).await.into_iter().zip(meta) {
+            model.push((r.unwrap().seq, d, ip));
+        }
+    }
+    // The size prune runs on the writer after the acknowledgements: wait for it with a
+    // command ordered behind it.
+    store
+        .put_identities(IdentityBatch::default())
+        .await
+        .unwrap();
+    let tree = &store.inner.tree;
+    let left = count_prefix(tree, keys::RECORD);
+    assert!(left > 0 && left < 1000, "{left} records left");
+    let bytes = store.stats().bytes;
+    assert!(
+        bytes <= 48 * 1024,
+        "{bytes} bytes, {left} records, logical {}",
+        logical_size(tree)
+    );
+    assert_eq!(bytes, logical_size(tree), "size accounting is exact");
+    model.drain(..1000 - left);
+    let oldest = tree.scan_prefix([keys::RECORD]).next().unwrap().unwrap().0;
+    assert_eq!(model[0].0, keys::seq_of(&oldest).unwrap());
+    check_reads(&store, &model, &sources);
+    writer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_with_one_index_entry_per_record_read_and_prune_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let old = Timestamp::from(SystemTime::now() - Duration::from_secs(7200));
+    let mut model = Vec::new();
+    // Written the way stores were before grouping: an empty-valued entry per record and
+    // index, and no counters (the store measures itself when it opens).
+    {
+        let db = open_db(dir.path(), 1 << 20).unwrap();
+        let tree = db.open_tree("touches").unwrap();
+        for (i, (mut t, _)) in mixed_touches(40, &sources).into_iter().enumerate() {
+            let seq = i as u64 + 1;
+            if seq <= 10 {
+                t.at = old;
+            }
+            let d = if &*t.decoy == "a" { "a" } else { "b" };
+            model.push((seq, d, t.source.ip()));
+            tree.insert(keys::by_decoy(&t.decoy, seq), &[][..]).unwrap();
+            tree.insert(&keys::by_source(t.source.ip(), seq)[..], &[][..])
+                .unwrap();
+            let rec = StoredTouch {
+                seq,
+                count: 1,
+                last_at: None,
+                touch: t,
+            };
+            tree.insert(keys::record(seq), serde_json::to_vec(&rec).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let s = StoreSettings {
+        retention: Duration::from_secs(3600),
+        ..settings()
+    };
+    let (store, writer) = Store::open(dir.path(), s, Metrics::new()).unwrap();
+    check_reads(&store, &model, &sources);
+    // New touches are grouped beside the old entries; the old ones prune as before.
+    for ((_, r), (t, _)) in store
+        .record_all(mixed_touches(20, &sources))
+        .await
+        .into_iter()
+        .zip(mixed_touches(20, &sources))
+    {
+        let d = if &*t.decoy == "a" { "a" } else { "b" };
+        model.push((r.unwrap().seq, d, t.source.ip()));
+    }
+    assert_eq!(model.last().unwrap().0, 60);
+    store.prune_by_age().await;
+    store.record(touch("b", "10.0.0.2:1", 5)).await.unwrap();
+    model.push((61, "b", "10.0.0.2".parse().unwrap()));
+    model.drain(..10);
+    let tree = &store.inner.tree;
+    assert_eq!(count_prefix(tree, keys::RECORD), 51);
+    assert_eq!(
+        store.stats().bytes,
+        logical_size(tree),
+        "size accounting is exact"
+    );
+    // The pruned records' own entries are gone; those of the old records left remain.
+    for (seq, d, ip) in mixed_touches(40, &sources)
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| (i as u64 + 1, t.decoy.clone(), t.source.ip()))
+    {
+        let kept = tree.get(keys::by_decoy(&d, seq)).unwrap();
+        let kept_source = tree.get(keys::by_source(ip, seq)).unwrap();
+        assert_eq!(kept.is_some(), seq > 10, "decoy entry {seq}");
+        assert_eq!(kept_source.is_some(), seq > 10, "source entry {seq}");
+    }
+    check_reads(&store, &model, &sources);
+    writer.shutdown().await;
+}

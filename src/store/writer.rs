@@ -125,6 +125,15 @@ struct Group {
     waiters: Vec<(oneshot::Sender<Result<Receipt, ()>>, Instant)>,
 }
 
+/// Where a prune stops.
+#[derive(Clone, Copy)]
+enum Prune {
+    /// At the first record from this time on.
+    Age(Timestamp),
+    /// Once the logical size is at most this.
+    Size(u64),
+}
+
 /// The fields pruning needs to find a record's index entries.
 #[derive(Deserialize)]
 struct IndexFields {
@@ -353,6 +362,14 @@ impl Writer {
         let mut batch = sled::Batch::default();
         let mut records = Vec::with_capacity(groups.len());
         let mut durable = Vec::with_capacity(groups.len());
+        // This batch's sequence numbers per index prefix, ascending: one entry each.
+        let mut index: HashMap<Vec<u8>, Vec<u64>> = HashMap::new();
+        let mut add = |prefix: &[u8], seq: u64| match index.get_mut(prefix) {
+            Some(seqs) => seqs.push(seq),
+            None => {
+                index.insert(prefix.to_vec(), vec![seq]);
+            }
+        };
         for g in groups {
             let seq = state.next_seq;
             state.next_seq += 1;
@@ -364,14 +381,12 @@ impl Writer {
             };
             let value = serde_json::to_vec(&rec).expect("touches always serialize");
             let rk = keys::record(seq);
-            let dk = keys::by_decoy(&rec.touch.decoy, seq);
-            let sk = keys::by_source(rec.touch.source.ip(), seq);
-            state.bytes += (rk.len() + value.len() + dk.len() + sk.len()) as u64;
+            add(&keys::decoy_prefix(&rec.touch.decoy), seq);
+            add(&keys::source_prefix(rec.touch.source.ip()), seq);
+            state.bytes += (rk.len() + value.len()) as u64;
             state.records += 1;
             let size = value.len();
             batch.insert(&rk[..], value);
-            batch.insert(dk, &[][..]);
-            batch.insert(&sk[..], &[][..]);
             records.push((
                 seq,
                 rec.touch.decoy.clone(),
@@ -380,6 +395,12 @@ impl Writer {
                 g.waiters,
             ));
             durable.push((rec, size));
+        }
+        for (mut key, seqs) in index {
+            let value = keys::group_value(&seqs);
+            key.extend_from_slice(&seqs[seqs.len() - 1].to_be_bytes());
+            state.bytes += (key.len() + value.len()) as u64;
+            batch.insert(key, value);
         }
         batch.insert(keys::META_STATE, &state.encode()[..]);
 
@@ -449,7 +470,7 @@ impl Writer {
         let target = self.settings.max_bytes / 10 * 9;
         let mut pruned = 0u64;
         while self.state.bytes > target {
-            match self.prune_chunk(None) {
+            match self.prune_chunk(Prune::Size(target)) {
                 Ok((0, _)) => break,
                 Ok((_, touches)) => pruned += touches,
                 Err(e) => {
@@ -480,7 +501,7 @@ impl Writer {
         );
         let mut pruned = 0u64;
         for _ in 0..PRUNE_TURN_CHUNKS {
-            match self.prune_chunk(Some(cutoff)) {
+            match self.prune_chunk(Prune::Age(cutoff)) {
                 Ok((0, _)) => break,
                 Ok((n, touches)) => {
                     pruned += touches;
@@ -503,26 +524,37 @@ impl Writer {
         }
     }
 
-    /// Deletes up to one chunk of the oldest records (only those before `cutoff`, if given).
-    /// Returns the records deleted and the touches they stood for.
-    fn prune_chunk(&mut self, cutoff: Option<Timestamp>) -> Result<(usize, u64), StoreError> {
+    /// Deletes up to one chunk of the oldest records: those older than the cutoff, or as many
+    /// as bring the size down to the target. Returns the records deleted and the touches they
+    /// stood for.
+    fn prune_chunk(&mut self, until: Prune) -> Result<(usize, u64), StoreError> {
         let mut batch = sled::Batch::default();
         let mut state = self.state;
         let mut records = 0usize;
         let mut touches = 0u64;
+        let mut last = 0;
         for kv in self.tree.scan_prefix([keys::RECORD]).take(PRUNE_CHUNK) {
+            if matches!(until, Prune::Size(target) if state.bytes <= target) {
+                break;
+            }
             let (k, v) = kv?;
             let seq = keys::seq_of(&k).unwrap_or(0);
             match serde_json::from_slice::<IndexFields>(&v) {
                 Ok(f) => {
-                    if cutoff.is_some_and(|c| f.at >= c) {
+                    if matches!(until, Prune::Age(cutoff) if f.at >= cutoff) {
                         break;
                     }
-                    let dk = keys::by_decoy(&f.decoy, seq);
-                    let sk = keys::by_source(f.source.ip(), seq);
-                    state.bytes = state.bytes.saturating_sub((dk.len() + sk.len()) as u64);
-                    batch.remove(dk);
-                    batch.remove(&sk[..]);
+                    // The index entries this record ends, if any (see `keys`): others
+                    // that list it go when their own newest record does.
+                    for ik in [
+                        keys::by_decoy(&f.decoy, seq),
+                        keys::by_source(f.source.ip(), seq).to_vec(),
+                    ] {
+                        if let Some(iv) = self.tree.get(&ik)? {
+                            state.bytes = state.bytes.saturating_sub((ik.len() + iv.len()) as u64);
+                            batch.remove(ik);
+                        }
+                    }
                     touches += f.count;
                 }
                 Err(e) => {
@@ -535,10 +567,16 @@ impl Writer {
             state.records = state.records.saturating_sub(1);
             batch.remove(k);
             records += 1;
+            last = seq;
         }
         if records == 0 {
             return Ok((0, 0));
         }
+        // Readers must not find in memory what is about to go from disk.
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget_through(last);
         batch.insert(keys::META_STATE, &state.encode()[..]);
         // Not synced here: if a crash loses the deletion, the next prune repeats it.
         self.tree.apply_batch(batch)?;
