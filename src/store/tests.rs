@@ -603,6 +603,23 @@ fn mixed_touches(n: u64, sources: &[IpAddr]) -> Vec<(Touch, u64)> {
         .collect()
 }
 
+/// Records `touches` in one go and returns their model entries (seq, decoy, source).
+async fn record_into_model(
+    store: &Store,
+    touches: Vec<(Touch, u64)>,
+) -> Vec<(u64, &'static str, IpAddr)> {
+    let meta: Vec<(&'static str, IpAddr)> = touches
+        .iter()
+        .map(|(t, _)| (if &*t.decoy == "a" { "a" } else { "b" }, t.source.ip()))
+        .collect();
+    let receipts = store.record_all(touches).await;
+    receipts
+        .into_iter()
+        .zip(meta)
+        .map(|((_, r), (d, ip))| (r.unwrap().seq, d, ip))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_writes_one_index_entry_per_decoy_and_source_and_reads_expand_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -614,16 +631,7 @@ async fn a_batch_writes_one_index_entry_per_decoy_and_source_and_reads_expand_it
         .collect();
     let mut model = Vec::new();
     for round in 0..3 {
-        let touches = mixed_touches(120, &sources);
-        let meta: Vec<(Arc<str>, IpAddr)> = touches
-            .iter()
-            .map(|(t, _)| (t.decoy.clone(), t.source.ip()))
-            .collect();
-        let receipts = store.record_all(touches).await;
-        for ((_, r), (decoy, ip)) in receipts.into_iter().zip(meta) {
-            let decoy = if &*decoy == "a" { "a" } else { "b" };
-            model.push((r.unwrap().seq, decoy, ip));
-        }
+        model.extend(record_into_model(&store, mixed_touches(120, &sources)).await);
         assert_eq!(model.len(), 120 * (round + 1));
     }
     let flushes = metrics.store_flushes.get() as usize;
@@ -666,16 +674,7 @@ async fn pruning_part_of_a_group_leaves_the_rest_readable_and_the_size_exact() {
     for (t, _) in touches.iter_mut().take(30) {
         t.at = old;
     }
-    let meta: Vec<(&str, IpAddr)> = touches
-        .iter()
-        .map(|(t, _)| (if &*t.decoy == "a" { "a" } else { "b" }, t.source.ip()))
-        .collect();
-    let receipts = store.record_all(touches).await;
-    let mut model: Vec<(u64, &str, IpAddr)> = receipts
-        .into_iter()
-        .zip(meta)
-        .map(|((_, r), (d, ip))| (r.unwrap().seq, d, ip))
-        .collect();
+    let mut model = record_into_model(&store, touches).await;
     let flushes = metrics.store_flushes.get();
     store.prune_by_age().await;
     // The prune runs on the writer; a following write is ordered after it.
@@ -723,14 +722,7 @@ async fn the_size_cap_prunes_grouped_entries_with_exact_accounting() {
         .collect();
     let mut model = Vec::new();
     for _ in 0..20 {
-        let touches = mixed_touches(50, &sources);
-        let meta: Vec<(&str, IpAddr)> = touches
-            .iter()
-            .map(|(t, _)| (if &*t.decoy == "a" { "a" } else { "b" }, t.source.ip()))
-            .collect();
-        for ((_, r), (d, ip)) in store.record_all(touches).await.into_iter().zip(meta) {
-            model.push((r.unwrap().seq, d, ip));
-        }
+        model.extend(record_into_model(&store, mixed_touches(50, &sources)).await);
     }
     // The size prune runs on the writer after the acknowledgements: wait for it with a
     // command ordered behind it.
@@ -797,15 +789,7 @@ async fn stores_with_one_index_entry_per_record_read_and_prune_unchanged() {
     let (store, writer) = Store::open(dir.path(), s, Metrics::new()).unwrap();
     check_reads(&store, &model, &sources);
     // New touches are grouped beside the old entries; the old ones prune as before.
-    for ((_, r), (t, _)) in store
-        .record_all(mixed_touches(20, &sources))
-        .await
-        .into_iter()
-        .zip(mixed_touches(20, &sources))
-    {
-        let d = if &*t.decoy == "a" { "a" } else { "b" };
-        model.push((r.unwrap().seq, d, t.source.ip()));
-    }
+    model.extend(record_into_model(&store, mixed_touches(20, &sources)).await);
     assert_eq!(model.last().unwrap().0, 60);
     store.prune_by_age().await;
     store.record(touch("b", "10.0.0.2:1", 5)).await.unwrap();
