@@ -700,8 +700,8 @@ async fn pruning_part_of_a_group_leaves_the_rest_readable_and_the_size_exact() {
         }
     }
     if flushes == 1 {
-        // One batch: its four entries (2 decoys, 2 sources) all keep records, and they still
-        // list the pruned ones, which readers skip.
+        // One batch: both its decoy entries survive (their newest records were not pruned)
+        // and still list the pruned ones, which readers skip; the later touch adds a third.
         assert_eq!(count_prefix(tree, keys::BY_DECOY), 3);
     }
     check_reads(&store, &model, &sources);
