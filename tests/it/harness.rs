@@ -521,14 +521,16 @@ pub fn hydra(
     let out = Command::new("hydra")
         // hydra keeps a restore file in its working folder.
         .current_dir(sensor.dir.path())
-        .args(["-t", &tasks.to_string(), "-I", "-L"])
+        // -v -V: each pair as it is handed to a child, and every connection error.
+        .args(["-v", "-V", "-t", &tasks.to_string(), "-I", "-L"])
         .arg(&ul)
         .arg("-P")
         .arg(&pl)
         .args(["-s", &addr.port().to_string(), "ssh://127.0.0.1"])
         .output()
         .expect("hydra is installed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    // Its errors (a child that lost its connection, a pair it gave up on) go to stderr.
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// One password attempt with OpenSSH's client (bound to `bind`, when given), refused.
