@@ -9,6 +9,7 @@ use decoyd::cli::{Cli, Command};
 use decoyd::{EXIT_BAD_CONFIG, app, config, events, identities, logging, lures, signals};
 
 fn main() -> ExitCode {
+    fix_malloc_threshold();
     let cli = Cli::parse();
     logging::init(cli.log_format, cli.verbose, cli.quiet);
     match run(cli) {
@@ -19,6 +20,23 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold to the size of any large block freed, and its trim threshold
+/// to twice that. The store's recovery reads each log segment into one 8 MiB buffer and frees
+/// it; with the dynamic thresholds every later buffer of that size came from the heap and the
+/// freed memory stayed resident: idle RSS after a restart was 19.7 MB against 11.7 MB. Fixing
+/// the threshold at glibc's own starting value (128 KiB) keeps large buffers in their own
+/// mappings, returned to the system when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_malloc_threshold() {
+    // SAFETY: mallopt only sets an allocator parameter; it runs first in main, before any
+    // other thread exists or any allocation it could affect is live.
+    let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+    debug_assert_eq!(ok, 1, "glibc accepts a 128 KiB mmap threshold");
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_malloc_threshold() {}
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = config::locate(cli.config.as_deref());

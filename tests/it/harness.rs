@@ -294,12 +294,22 @@ impl Daemon {
 
     /// Resident memory of the daemon in KiB.
     pub fn rss_kib(&self) -> u64 {
+        self.proc_status_kib("VmRSS")
+    }
+
+    /// Resident anonymous memory (heap, stacks) of the daemon in KiB: RSS without the pages
+    /// of the executable and libraries.
+    pub fn anon_kib(&self) -> u64 {
+        self.proc_status_kib("RssAnon")
+    }
+
+    fn proc_status_kib(&self, field: &str) -> u64 {
         let s = fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
         s.lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|l| l.split_whitespace().next())
             .and_then(|v| v.parse().ok())
-            .unwrap()
+            .unwrap_or_else(|| panic!("no {field} in /proc/{}/status", self.pid))
     }
 
     /// Sends a signal by PID.
