@@ -303,6 +303,11 @@ impl Daemon {
         self.proc_status_kib("RssAnon")
     }
 
+    /// Memory the daemon has locked (mlock), in KiB.
+    pub fn locked_kib(&self) -> u64 {
+        self.proc_status_kib("VmLck")
+    }
+
     fn proc_status_kib(&self, field: &str) -> u64 {
         let s = fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
         s.lines()

@@ -1201,3 +1201,50 @@ fn a_flood_of_silent_connections_neither_grows_memory_nor_locks_out_another_sour
     assert_eq!(pw.len(), 1);
     assert!(pw[0]["source"].as_str().unwrap().starts_with("127.0.0.2:"));
 }
+
+/// The SSH library locks each session's buffers in memory (mlock). A decoy's sessions hold
+/// nothing worth keeping out of swap, and every lock and unlock splits and rejoins a heap
+/// mapping, about a tenth of a connection's CPU: the daemon gives up memory locking at start,
+/// so sessions run without it.
+#[test]
+fn open_ssh_sessions_lock_no_memory() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/paramiko_client.py");
+    let mut client = Command::new("python3")
+        .arg(script)
+        .args([
+            "hold",
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+            "4",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    let mut line = String::new();
+    std::io::BufReader::new(client.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let held: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the paramiko client printed {line:?}: {e}"));
+    assert_eq!(held["active"], 4, "{held}");
+    let locked = d.locked_kib();
+    drop(client.stdin.take());
+    assert!(client.wait().unwrap().success());
+    assert_eq!(locked, 0, "KiB locked with 4 sessions open");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.pid)).unwrap();
+    let memlock = limits
+        .lines()
+        .find(|l| l.starts_with("Max locked memory"))
+        .unwrap();
+    assert_eq!(
+        memlock.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["0", "0"],
+        "{memlock}"
+    );
+}

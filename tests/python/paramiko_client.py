@@ -7,6 +7,8 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
   kbd HOST PORT USER               one keyboard-interactive attempt
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
+  hold HOST PORT N                 N connections through key exchange, held open until stdin
+                                   closes (or 60 s pass)
 
 Attempts on one connection use paramiko's ServiceRequestingTransport: it asks for the
 ssh-userauth service once, as OpenSSH's client does. paramiko's older default Transport asks
@@ -138,6 +140,17 @@ def exec_(host, port, user, pw, cmd):
     t.close()
 
 
+def hold(host, port, n):
+    held = [transport(host, port) for _ in range(int(n))]
+    out(held=len(held), active=sum(t.is_active() for t in held))
+    # Bounded: the test closes stdin once it has looked; a test that died leaves no client.
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    done.wait(60)
+    for t in held:
+        t.close()
+
+
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"passwords": passwords, "kbd": kbd, "shell": shell, "exec": exec_}[mode](*args)
+    {"passwords": passwords, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}[mode](*args)
