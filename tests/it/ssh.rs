@@ -136,24 +136,7 @@ fn a_wrong_password_is_refused_as_openssh_words_it_and_stored_only_as_a_keyed_ha
 fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
     let sensor = ssh_sensor(SSH);
     let d = sensor.start();
-    let key = sensor.dir.path().join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "attacker", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let listed = Command::new("ssh-keygen")
-        .arg("-lf")
-        .arg(key.with_extension("pub"))
-        .output()
-        .unwrap();
-    let fingerprint = String::from_utf8(listed.stdout)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let (key, fingerprint) = keygen(sensor.dir.path(), 1).remove(0);
 
     let o = Command::new("ssh")
         .args(ssh_options(d.addr("ssh")))
@@ -181,6 +164,149 @@ fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
     assert_eq!(pk[0]["event"]["key"]["fingerprint"], fingerprint.as_str());
 }
 
+/// `n` fresh ed25519 key files in `dir`, with their `ssh-keygen -lf` fingerprints.
+fn keygen(dir: &Path, n: usize) -> Vec<(std::path::PathBuf, String)> {
+    (1..=n)
+        .map(|i| {
+            let key = dir.join(format!("id_ed25519_{i}"));
+            let made = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "attacker", "-f"])
+                .arg(&key)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let listed = Command::new("ssh-keygen")
+                .arg("-lf")
+                .arg(key.with_extension("pub"))
+                .output()
+                .unwrap();
+            let fingerprint = String::from_utf8(listed.stdout)
+                .unwrap()
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .to_string();
+            (key, fingerprint)
+        })
+        .collect()
+}
+
+#[test]
+fn paramiko_as_attack_scripts_call_it_asks_for_the_service_each_time_and_every_attempt_is_stored() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let port = d.addr("ssh").port().to_string();
+
+    // paramiko's default Transport asks for ssh-userauth again before each attempt; sshd
+    // answers every such request until a login succeeds, and so must the decoy, or the second
+    // attempt waits out paramiko's auth timeout and never reaches it.
+    let seen = paramiko(&[
+        "default-passwords",
+        "127.0.0.1",
+        &port,
+        "oracle",
+        "Zq-d1",
+        "Zq-d2",
+        "Zq-d3",
+    ]);
+    for s in &seen[1..] {
+        assert_eq!(s["message"], "Authentication failed.", "{s}");
+        assert_eq!(s["active"], true, "{s}");
+    }
+
+    // SSHClient.connect with a key and a password: the key first, then the password, each
+    // after a new service request.
+    let (key, fingerprint) = keygen(sensor.dir.path(), 1).remove(0);
+    let seen = paramiko(&[
+        "sshclient",
+        "127.0.0.1",
+        &port,
+        "deploy",
+        "Zq-client-pw",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(seen[0]["error"], "AuthenticationException", "{seen:?}");
+    assert_eq!(seen[0]["message"], "Authentication failed.", "{seen:?}");
+
+    let events = sensor.events_with("ssh_connection", 2);
+    let pw = auths(&events, "password");
+    let hmacs: Vec<_> = pw.iter().map(|e| &e["event"]["password"]["hmac"]).collect();
+    let want: Vec<_> = ["Zq-d1", "Zq-d2", "Zq-d3", "Zq-client-pw"]
+        .map(|p| serde_json::Value::from(sensor.password_hmac(p)))
+        .into();
+    assert_eq!(hmacs, want.iter().collect::<Vec<_>>(), "{events:#?}");
+    assert_eq!(pw[0]["source"], pw[2]["source"], "one connection");
+    let pk = auths(&events, "publickey");
+    assert_eq!(pk.len(), 1, "{events:#?}");
+    assert_eq!(pk[0]["event"]["username"], "deploy");
+    assert_eq!(pk[0]["event"]["key"]["fingerprint"], fingerprint.as_str());
+    assert_eq!(
+        pk[0]["source"], pw[3]["source"],
+        "key and password on one connection"
+    );
+    let conns = of_type(&events, "ssh_connection");
+    assert!(
+        conns.iter().all(|c| c["event"]["ended"] == "closed"),
+        "{conns:#?}"
+    );
+}
+
+#[test]
+fn openssh_offering_seven_keys_is_cut_off_at_the_sixth_with_the_disconnect_alone() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let addr = d.addr("ssh");
+    let keys = keygen(sensor.dir.path(), 7);
+    let mut cmd = Command::new("ssh");
+    cmd.arg("-v").args(ssh_options(addr)).args([
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "BatchMode=yes",
+    ]);
+    for (k, _) in &keys {
+        cmd.arg("-i").arg(k);
+    }
+    let o = cmd.args(["root@127.0.0.1", "true"]).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    // One answer to the client's "none" request, then five refused keys; the sixth is
+    // answered by the disconnect alone, worded and coded as sshd words it.
+    assert_eq!(
+        err.matches("Authentications that can continue: publickey,password")
+            .count(),
+        6,
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "Received disconnect from 127.0.0.1 port {}:2: Too many authentication failures",
+            addr.port()
+        )),
+        "{err}"
+    );
+    let offered = |k: &Path| format!("Offering public key: {}", k.display());
+    assert!(err.contains(&offered(&keys[5].0)), "{err}");
+    assert!(!err.contains(&offered(&keys[6].0)), "{err}");
+
+    let events = sensor.events_with("ssh_connection", 1);
+    let pk = auths(&events, "publickey");
+    let fingerprints: Vec<_> = pk
+        .iter()
+        .map(|e| &e["event"]["key"]["fingerprint"])
+        .collect();
+    let want: Vec<_> = keys[..6]
+        .iter()
+        .map(|(_, f)| serde_json::Value::from(f.as_str()))
+        .collect();
+    assert_eq!(fingerprints, want.iter().collect::<Vec<_>>(), "{events:#?}");
+    assert_eq!(pk[5]["event"]["result"], "too_many_failures");
+    assert_eq!(
+        of_type(&events, "ssh_connection")[0]["event"]["ended"],
+        "too_many_failures"
+    );
+}
+
 #[test]
 fn the_sixth_failure_ends_the_connection_and_keyboard_interactive_is_refused_as_stock_sshd() {
     let sensor = ssh_sensor(SSH);
@@ -194,19 +320,14 @@ fn the_sixth_failure_ends_the_connection_and_keyboard_interactive_is_refused_as_
         assert_eq!(s["message"], "Authentication failed.", "{s}");
         assert_eq!(s["active"], true);
     }
-    // As OpenSSH: the sixth failure ends the connection with "Too many authentication
-    // failures". The decoy's failure reply goes out just before that disconnect (see the
-    // README), so paramiko may report the sixth either way; the seventh reaches no server.
-    let closed = |s: &serde_json::Value| {
-        let m = s["message"].as_str().unwrap();
-        m == "No existing session" || m.contains("transport shut down or saw EOF")
-    };
-    assert!(
-        seen[6]["message"] == "Authentication failed." || closed(&seen[6]),
-        "{}",
-        seen[6]
+    // As OpenSSH: the sixth failure is answered by the disconnect alone, so the client reads
+    // no failure for it; the seventh reaches no server.
+    assert_eq!(
+        seen[6]["message"],
+        "Authentication failed: transport shut down or saw EOF"
     );
-    assert!(closed(&seen[7]), "{}", seen[7]);
+    assert_eq!(seen[6]["active"], false);
+    assert_eq!(seen[7]["message"], "No existing session", "{}", seen[7]);
     assert_eq!(seen[7]["active"], false);
 
     let kbd = paramiko(&["kbd", "127.0.0.1", &port, "admin"]);

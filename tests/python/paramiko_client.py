@@ -4,15 +4,19 @@
 Prints one JSON object per line so the Rust tests can read what the client saw.
 
   passwords HOST PORT USER PW...   one connection, one password attempt per PW
+  default-passwords HOST PORT USER PW...
+                                   the same on paramiko's default Transport
+  sshclient HOST PORT USER PW KEY  SSHClient.connect with a key file and a password, as most
+                                   attack scripts call it: the key is tried, then the password
   kbd HOST PORT USER               one keyboard-interactive attempt
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
   hold HOST PORT N                 N connections through key exchange, held open until stdin
                                    closes (or 60 s pass)
 
-Attempts on one connection use paramiko's ServiceRequestingTransport: it asks for the
-ssh-userauth service once, as OpenSSH's client does. paramiko's older default Transport asks
-again before every attempt, which the decoy's SSH library does not answer (see README).
+Most modes use paramiko's ServiceRequestingTransport, which asks for the ssh-userauth service
+once, as OpenSSH's client does. paramiko's default Transport (SSHClient's too) asks again before
+every attempt, as sshd allows; `default-passwords` and `sshclient` use it.
 """
 
 import json
@@ -67,8 +71,8 @@ def transport(host, port):
     return t
 
 
-def passwords(host, port, user, *pws):
-    t = transport(host, port)
+def passwords(host, port, user, *pws, t=None):
+    t = t or transport(host, port)
     out(server=t.remote_version)
     for i, pw in enumerate(pws, 1):
         started = time.monotonic()
@@ -79,6 +83,26 @@ def passwords(host, port, user, *pws):
             out(attempt=i, result="refused", error=type(e).__name__, message=str(e),
                 active=t.is_active(), seconds=round(time.monotonic() - started, 3))
     t.close()
+
+
+def default_passwords(host, port, user, *pws):
+    t = paramiko.Transport(socket.create_connection((host, int(port)), timeout=20))
+    t.start_client(timeout=20)
+    passwords(host, port, user, *pws, t=t)
+
+
+def sshclient(host, port, user, pw, key):
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    started = time.monotonic()
+    try:
+        c.connect(host, int(port), username=user, password=pw, key_filename=key,
+                  look_for_keys=False, allow_agent=False, timeout=20, auth_timeout=20)
+        out(result="accepted")
+    except Exception as e:
+        out(result="refused", error=type(e).__name__, message=str(e),
+            seconds=round(time.monotonic() - started, 3))
+    c.close()
 
 
 def kbd(host, port, user):
@@ -153,4 +177,6 @@ def hold(host, port, n):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"passwords": passwords, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}[mode](*args)
+    modes = {"passwords": passwords, "default-passwords": default_passwords,
+             "sshclient": sshclient, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
+    modes[mode](*args)

@@ -11,14 +11,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use russh::keys::{HashAlg, PublicKey};
 use russh::server::{
-    Auth, ChannelOpenHandle, Handle, Handler, Msg, PublicKeyOffer, Response, Session,
-    VerifiedPublicKey,
+    Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Response, Session, VerifiedPublicKey,
 };
 use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect};
 use sha2::Sha256;
@@ -100,8 +99,10 @@ pub struct Conn {
     peer: SocketAddr,
     local: SocketAddr,
     tap: Arc<Tap>,
-    handle: Arc<OnceLock<Handle>>,
     stats: Arc<Stats>,
+    /// Set by the failure that reaches `max_auth_tries`: russh sends the disconnect instead of
+    /// its failure reply.
+    ends_session: bool,
     /// Authentication requests so far.
     requests: u32,
     /// Failures that count towards `max_auth_tries`.
@@ -120,7 +121,6 @@ impl Conn {
         peer: SocketAddr,
         local: SocketAddr,
         tap: Arc<Tap>,
-        handle: Arc<OnceLock<Handle>>,
         stats: Arc<Stats>,
     ) -> Conn {
         Conn {
@@ -128,8 +128,8 @@ impl Conn {
             peer,
             local,
             tap,
-            handle,
             stats,
+            ends_session: false,
             requests: 0,
             failures: 0,
             client: None,
@@ -231,20 +231,9 @@ impl Conn {
         stored?;
         if last {
             self.tap.end(SshEnd::TooManyFailures);
-            // OpenSSH answers the last failure with the disconnect alone; russh has already
-            // queued the failure reply by now, so the client reads both, back to back.
-            match self.handle.get() {
-                Some(h) => {
-                    let _ = h
-                        .disconnect(
-                            Disconnect::ProtocolError,
-                            "Too many authentication failures".into(),
-                            String::new(),
-                        )
-                        .await;
-                }
-                None => return Err(russh::Error::Disconnect.into()),
-            }
+            // OpenSSH answers the last failure with the disconnect alone: russh drops the
+            // failure reply for this one when `auth_rejection_ends_session` says so.
+            self.ends_session = true;
         }
         Ok(self.reject())
     }
@@ -459,6 +448,15 @@ fn prohibited() -> ChannelOpenFailure {
 
 impl Handler for Conn {
     type Error = ConnError;
+
+    fn auth_rejection_ends_session(&mut self) -> Option<(Disconnect, String)> {
+        self.ends_session.then(|| {
+            (
+                Disconnect::ProtocolError,
+                "Too many authentication failures".into(),
+            )
+        })
+    }
 
     async fn auth_none(&mut self, user: &str) -> Result<Auth, ConnError> {
         if self.request() == 1 {

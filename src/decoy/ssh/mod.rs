@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use russh::keys::{PrivateKey, PublicKey};
@@ -307,20 +307,9 @@ async fn serve(stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: Co
         sh.ctx.shutdown.clone(),
     );
     let stats = Arc::new(Stats::default());
-    let handle = Arc::new(OnceLock::new());
-    let conn = Conn::new(
-        sh.clone(),
-        peer,
-        local,
-        tap.clone(),
-        handle.clone(),
-        stats.clone(),
-    );
+    let conn = Conn::new(sh.clone(), peer, local, tap.clone(), stats.clone());
     let result = match russh::server::run_stream(sh.config.clone(), wire, conn).await {
-        Ok(session) => {
-            let _ = handle.set(session.handle());
-            session.await
-        }
+        Ok(session) => session.await,
         Err(e) => Err(e),
     };
     let ended = tap.ended().unwrap_or_else(|| match &result {
