@@ -280,6 +280,9 @@ pub fn text_line(r: &StoredTouch) -> String {
             if let Some(p) = &a.password {
                 let _ = write!(s, " {}", password_text(p));
             }
+            if let Some(p) = &a.new_password {
+                let _ = write!(s, " new_{}", password_text(p));
+            }
             if let Some(k) = &a.key {
                 let _ = write!(s, " key={} {}", k.algorithm, k.fingerprint);
             }

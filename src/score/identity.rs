@@ -184,6 +184,7 @@ mod tests {
             username: user.into(),
             password: None,
             key: None,
+            new_password: None,
             submethods: None,
             result: SshAuthResult::Failure,
             client: Default::default(),

@@ -68,6 +68,10 @@ pub struct SshAuth {
     /// The password, as a keyed hash unless lab mode keeps plaintext.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Password>,
+    /// The new password of a request to change the password (`password` holds the old one),
+    /// hashed like it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_password: Option<Password>,
     /// The public key offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<SshKey>,

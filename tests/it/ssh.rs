@@ -191,6 +191,28 @@ fn keygen(dir: &Path, n: usize) -> Vec<(std::path::PathBuf, String)> {
         .collect()
 }
 
+/// OpenSSH's `ssh -v` offering each of `keys` in turn to `user` at `addr`, and no password.
+fn offer_keys(
+    addr: SocketAddr,
+    user: &str,
+    keys: &[(std::path::PathBuf, String)],
+) -> std::process::Output {
+    let mut cmd = Command::new("ssh");
+    cmd.arg("-v").args(ssh_options(addr)).args([
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "BatchMode=yes",
+    ]);
+    for (k, _) in keys {
+        cmd.arg("-i").arg(k);
+    }
+    cmd.arg(format!("{user}@127.0.0.1"))
+        .arg("true")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn paramiko_as_attack_scripts_call_it_asks_for_the_service_each_time_and_every_attempt_is_stored() {
     let sensor = ssh_sensor(SSH);
@@ -252,22 +274,57 @@ fn paramiko_as_attack_scripts_call_it_asks_for_the_service_each_time_and_every_a
 }
 
 #[test]
+fn a_password_change_request_is_a_recorded_failure_with_both_passwords_hashed() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let seen = paramiko(&[
+        "change",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "admin",
+        "Zq-old-pw",
+        "Zq-new-pw",
+        "Zq-next-pw",
+    ]);
+    // As sshd ("password change not supported"): a failure that keeps every method, so the
+    // next attempt on the connection is a password again.
+    for s in &seen {
+        assert_eq!(s["message"], "Authentication failed.", "{seen:?}");
+        assert_eq!(s["active"], true, "{seen:?}");
+    }
+    let events = sensor.events_with("ssh_connection", 1);
+    let pw = auths(&events, "password");
+    assert_eq!(pw.len(), 2, "{events:#?}");
+    let change = &pw[0]["event"];
+    assert_eq!(
+        change["password"]["hmac"],
+        sensor.password_hmac("Zq-old-pw")
+    );
+    assert_eq!(
+        change["new_password"]["hmac"],
+        sensor.password_hmac("Zq-new-pw")
+    );
+    assert_eq!(change["result"], "failure");
+    assert_eq!(
+        pw[1]["event"]["password"]["hmac"],
+        sensor.password_hmac("Zq-next-pw")
+    );
+    assert!(pw[1]["event"].get("new_password").is_none());
+    let text = String::from_utf8(sensor.cli(&["events"]).stdout).unwrap();
+    assert!(text.contains(" new_password=hmac:"), "{text}");
+    let bytes = all_bytes_under(&sensor.data());
+    for p in ["Zq-old-pw", "Zq-new-pw", "Zq-next-pw"] {
+        assert!(!contains(&bytes, p), "{p} is stored in clear");
+    }
+}
+
+#[test]
 fn openssh_offering_seven_keys_is_cut_off_at_the_sixth_with_the_disconnect_alone() {
     let sensor = ssh_sensor(SSH);
     let d = sensor.start();
     let addr = d.addr("ssh");
     let keys = keygen(sensor.dir.path(), 7);
-    let mut cmd = Command::new("ssh");
-    cmd.arg("-v").args(ssh_options(addr)).args([
-        "-o",
-        "PasswordAuthentication=no",
-        "-o",
-        "BatchMode=yes",
-    ]);
-    for (k, _) in &keys {
-        cmd.arg("-i").arg(k);
-    }
-    let o = cmd.args(["root@127.0.0.1", "true"]).output().unwrap();
+    let o = offer_keys(addr, "root", &keys);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(255), "{err}");
     // One answer to the client's "none" request, then five refused keys; the sixth is
@@ -801,6 +858,40 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
         "nobody",
     ]);
     assert_eq!(real_kbd, our_kbd);
+
+    // A request to change the password, then an ordinary attempt: two plain failures, every
+    // method kept.
+    let change = |port: u16| {
+        paramiko(&[
+            "change",
+            "127.0.0.1",
+            &port.to_string(),
+            "nobody",
+            "Zq-old",
+            "Zq-new",
+            "Zq-next",
+        ])
+    };
+    let real_change = change(port);
+    assert_eq!(real_change[0]["message"], "Authentication failed.");
+    assert_eq!(real_change, change(d.addr("ssh").port()));
+
+    // Seven keys offered: the same failures, then the same disconnect in place of the sixth.
+    let keys = keygen(dir.path(), 7);
+    let offer = |a: SocketAddr| {
+        stderr(&offer_keys(a, "nobody", &keys))
+            .lines()
+            .filter(|l| {
+                l.starts_with("debug1: Offering public key:")
+                    || l.starts_with("debug1: Authentications that can continue")
+                    || l.starts_with("Received disconnect")
+            })
+            .map(|l| l.replace(&a.port().to_string(), "PORT"))
+            .collect::<Vec<_>>()
+    };
+    let real_offers = offer(addr);
+    assert_eq!(real_offers.len(), 13, "{real_offers:#?}");
+    assert_eq!(real_offers, offer(d.addr("ssh")));
     let _ = real.kill();
     let _ = real.wait();
 }

@@ -9,6 +9,8 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
   sshclient HOST PORT USER PW KEY  SSHClient.connect with a key file and a password, as most
                                    attack scripts call it: the key is tried, then the password
   kbd HOST PORT USER               one keyboard-interactive attempt
+  change HOST PORT USER OLD NEW PW  a password request that asks to change OLD to NEW, then an
+                                   ordinary attempt with PW on the same connection
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
   hold HOST PORT N                 N connections through key exchange, held open until stdin
@@ -105,6 +107,30 @@ def sshclient(host, port, user, pw, key):
     c.close()
 
 
+def change(host, port, user, old, new, pw):
+    t = transport(host, port)
+    t.ensure_session()
+
+    def finish(m):
+        m.add_boolean(True)  # RFC 4252 section 8: the client asks to change its password
+        m.add_string(old)
+        m.add_string(new)
+
+    for i, attempt in enumerate([
+        lambda: t.auth_handler.send_auth_request(user, "password", finish),
+        lambda: t.auth_password(user, pw),
+    ], 1):
+        try:
+            attempt()
+            out(attempt=i, result="accepted")
+        except paramiko.BadAuthenticationType as e:
+            out(attempt=i, result="refused", error=type(e).__name__, allowed=e.allowed_types)
+        except Exception as e:
+            out(attempt=i, result="refused", error=type(e).__name__, message=str(e),
+                active=t.is_active())
+    t.close()
+
+
 def kbd(host, port, user):
     t = transport(host, port)
     try:
@@ -178,5 +204,5 @@ def hold(host, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     modes = {"passwords": passwords, "default-passwords": default_passwords,
-             "sshclient": sshclient, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
+             "sshclient": sshclient, "change": change, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
     modes[mode](*args)

@@ -212,6 +212,7 @@ impl Conn {
             username: clip(user, MAX_FIELD),
             password: password.map(|p| self.sh.ctx.hasher.capture(p)),
             key: None,
+            new_password: None,
             submethods: None,
             result,
             client: self.client(),
@@ -496,6 +497,26 @@ impl Handler for Conn {
             Some(password),
             SshAuthResult::Failure,
         );
+        self.fail(event).await
+    }
+
+    async fn auth_password_change(
+        &mut self,
+        user: &str,
+        password: &str,
+        new_password: &str,
+    ) -> Result<Auth, ConnError> {
+        // sshd never logs in on a change request ("password change not supported"), whatever
+        // the old password: a failed password attempt that also carries the new one.
+        self.request();
+        let _ = self.honeytoken(user, password, HoneytokenVia::SshPassword);
+        let mut event = self.auth_event(
+            SshAuthMethod::Password,
+            user,
+            Some(password),
+            SshAuthResult::Failure,
+        );
+        event.new_password = Some(self.sh.ctx.hasher.capture(new_password));
         self.fail(event).await
     }
 

@@ -985,17 +985,20 @@ impl Encrypted {
                 auth_user.push_str(&user);
                 let change = map_err!(u8::decode(r))? != 0;
                 let password = map_err!(String::decode(r))?;
-                if change {
-                    let _new_password = map_err!(String::decode(r))?;
-                }
-                map_err!(ensure_end(r))?;
-                let auth = if change {
-                    Auth::Reject {
-                        proceed_with_methods: None,
-                        partial_success: false,
-                    }
+                let new_password = if change {
+                    Some(map_err!(String::decode(r))?)
                 } else {
-                    handler.auth_password(&user, &password).await?
+                    None
+                };
+                map_err!(ensure_end(r))?;
+                // decoyd change (PATCHES.md): a change request goes to the handler too.
+                let auth = match new_password {
+                    Some(new_password) => {
+                        handler
+                            .auth_password_change(&user, &password, &new_password)
+                            .await?
+                    }
+                    None => handler.auth_password(&user, &password).await?,
                 };
                 if let Auth::Accept = auth {
                     server_auth_request_success(&mut self.write);

@@ -270,6 +270,24 @@ pub trait Handler: Sized {
         async { Ok(Auth::reject()) }
     }
 
+    /// Check a "password" request that also asks to change the password (RFC 4252,
+    /// section 8). A decoyd change (see PATCHES.md): stock russh refuses such a request
+    /// without calling the handler, and takes "password" out of the methods it offers next.
+    #[allow(unused_variables)]
+    fn auth_password_change(
+        &mut self,
+        user: &str,
+        password: &str,
+        new_password: &str,
+    ) -> impl Future<Output = Result<Auth, Self::Error>> + Send {
+        async {
+            Ok(Auth::Reject {
+                proceed_with_methods: None,
+                partial_success: false,
+            })
+        }
+    }
+
     /// Pre-authentication callback for public key authentication.
     /// This method is called when a client is:
     /// * probing public key authentication without a signature (yet) or
