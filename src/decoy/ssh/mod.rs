@@ -252,6 +252,14 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             max_auth_attempts: settings.max_auth_tries as usize + 2,
             inactivity_timeout: Some(settings.limits.idle_timeout),
             keepalive_interval: None,
+            server_sig_algs: Some(
+                profile
+                    .data()
+                    .server_sig_algs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            ),
             ..Default::default()
         };
         let bound = if settings.accept_honeytokens {

@@ -100,6 +100,9 @@ pub struct ProfileData {
     pub macs: &'static [&'static str],
     /// Compression, in order.
     pub compression: &'static [&'static str],
+    /// The `server-sig-algs` extension the build sends after key exchange: every signature
+    /// algorithm it can verify a user key with, in its own order, whatever its host keys.
+    pub server_sig_algs: &'static [&'static str],
     /// Algorithms of the build that russh does not implement; left out on the wire.
     pub not_offered: &'static [&'static str],
     /// Host key types, in the order the build loads them.
@@ -115,6 +118,21 @@ const HOST_KEY_ALGORITHMS: &[&str] = &[
     "rsa-sha2-256",
     "ecdsa-sha2-nistp256",
     "ssh-ed25519",
+];
+/// OpenSSH's own order (its key-type table), as the real Debian 9.2p1 sends it (a test puts it
+/// beside the decoy). Taken to be the same in 9.6p1, which still builds DSA (9.8 dropped it).
+const SERVER_SIG_ALGS: &[&str] = &[
+    "ssh-ed25519",
+    "sk-ssh-ed25519@openssh.com",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-dss",
+    "ssh-rsa",
+    "rsa-sha2-256",
+    "rsa-sha2-512",
 ];
 const CIPHERS: &[&str] = &[
     "chacha20-poly1305@openssh.com",
@@ -160,6 +178,7 @@ static UBUNTU: ProfileData = ProfileData {
         "kex-strict-s-v00@openssh.com",
     ],
     host_key_algorithms: HOST_KEY_ALGORITHMS,
+    server_sig_algs: SERVER_SIG_ALGS,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -232,6 +251,7 @@ static DEBIAN: ProfileData = ProfileData {
         "kex-strict-s-v00@openssh.com",
     ],
     host_key_algorithms: HOST_KEY_ALGORITHMS,
+    server_sig_algs: SERVER_SIG_ALGS,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,

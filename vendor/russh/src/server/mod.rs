@@ -99,6 +99,9 @@ pub struct Config {
     pub keepalive_max: usize,
     /// If active, invoke `set_nodelay(true)` on client sockets; disabled by default (i.e. Nagle's algorithm is active).
     pub nodelay: bool,
+    /// The `server-sig-algs` list sent in EXT_INFO, verbatim. A decoyd change (see
+    /// PATCHES.md): `None` sends the host key algorithms of `preferred`, as stock russh does.
+    pub server_sig_algs: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             keepalive_interval: None,
             keepalive_max: 3,
             nodelay: false,
+            server_sig_algs: None,
         }
     }
 }

@@ -1539,15 +1539,18 @@ impl Session {
                 1u32.encode(&mut enc.write)?;
                 "server-sig-algs".encode(&mut enc.write)?;
 
-                NameList(
-                    self.common
+                // decoyd change (PATCHES.md): the list may be set apart from `preferred`.
+                NameList(match &self.common.config.server_sig_algs {
+                    Some(algs) => algs.clone(),
+                    None => self
+                        .common
                         .config
                         .preferred
                         .key
                         .iter()
                         .map(|x| x.to_string())
                         .collect(),
-                )
+                })
                 .encode(&mut enc.write)?;
             });
         }
