@@ -221,8 +221,63 @@ pub fn sign_with_hash_alg(key: &PrivateKeyWithHashAlg, data: &[u8]) -> ssh_key::
                 algorithm: key.algorithm(),
             });
         }
+        #[cfg(feature = "aws-lc-rs")]
+        ssh_key::private::KeypairData::Ed25519(keypair) => ssh_key::Signature::new(
+            ssh_key::Algorithm::Ed25519,
+            ed25519_fast::sign(keypair, data)?,
+        )?
+        .encoded()?,
         keypair => signature::Signer::try_sign(keypair, data)?.encoded()?,
     })
+}
+
+/// Ed25519 signatures with aws-lc-rs, from key pairs expanded once (a decoyd change, see
+/// PATCHES.md).
+///
+/// ssh-key's signer expands the private key and derives the public key again for every
+/// signature, and a server signs one exchange hash per connection with the same host key.
+/// Here each key pair is checked (its public half derived from the seed and compared) and
+/// expanded when first used, then kept; an aws-lc signature from the kept pair costs about a
+/// quarter of ssh-key's path. The signature is the same (Ed25519 is deterministic).
+#[cfg(feature = "aws-lc-rs")]
+mod ed25519_fast {
+    use std::sync::{Arc, Mutex};
+
+    use aws_lc_rs::signature::Ed25519KeyPair;
+    use ssh_key::private::Ed25519Keypair;
+
+    /// Host keys are few; past this many, further keys are signed with without being kept.
+    const KEPT: usize = 16;
+
+    type Kept = Vec<([u8; 32], [u8; 32], Arc<Ed25519KeyPair>)>;
+    static KEYS: Mutex<Kept> = Mutex::new(Vec::new());
+
+    pub(super) fn sign(keypair: &Ed25519Keypair, data: &[u8]) -> ssh_key::Result<Vec<u8>> {
+        let public = keypair.public.0;
+        let seed = keypair.private.to_bytes();
+        let kept = {
+            let keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter()
+                .find(|(p, s, _)| *p == public && *s == seed)
+                .map(|(_, _, k)| k.clone())
+        };
+        let pair = match kept {
+            Some(pair) => pair,
+            None => {
+                // Refuses a seed that does not give this public key, as ssh-key does.
+                let pair = Arc::new(
+                    Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
+                        .map_err(|_| ssh_key::Error::Crypto)?,
+                );
+                let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+                if keys.len() < KEPT {
+                    keys.push((public, seed, pair.clone()));
+                }
+                pair
+            }
+        };
+        Ok(pair.sign(data).as_ref().to_vec())
+    }
 }
 
 mod algorithm {
