@@ -38,7 +38,7 @@ impl std::fmt::Debug for Curve25519Kex {
     }
 }
 
-// A decoyd change (PATCHES.md): with aws-lc-rs, its X25519 (about 2.2 times as fast as
+// A decoyd change (PATCHES.md): with aws-lc-rs, its X25519 (about twice as fast as
 // curve25519-dalek's portable field arithmetic on x86-64) makes the ephemeral key pairs and the
 // shared secret, on both sides; the result is the same RFC 7748 function. aws-lc refuses a
 // low-order peer key itself; that is mapped to the error the all-zero check gives.
