@@ -27,6 +27,7 @@ use super::Shared;
 use super::shell::{self, Shell, User};
 use super::tty::{Key, LineEditor};
 use super::wire::Tap;
+use crate::config::units::DelayRange;
 use crate::honeytoken::Match;
 use crate::touch::{
     Event, HoneytokenUsed, HoneytokenVia, MAX_FIELD, SshAuth, SshAuthMethod, SshAuthResult,
@@ -227,7 +228,7 @@ impl Conn {
         if last {
             event.result = SshAuthResult::TooManyFailures;
         }
-        let delay = self.failure_delay(event.method, &event.username);
+        let delay = failure_delay(&self.sh.settings.failure_delay, &self.sh.ctx.seed, &event);
         let (stored, ()) = tokio::join!(self.record_auth(event), tokio::time::sleep(delay));
         stored?;
         if last {
@@ -245,21 +246,6 @@ impl Conn {
             self.auth_event(SshAuthMethod::Publickey, user, None, SshAuthResult::Failure);
         event.key = Some(key);
         self.fail(event).await
-    }
-
-    /// PAM's delay for passwords, and OpenSSH's own per-user floor for every failure.
-    fn failure_delay(&self, method: SshAuthMethod, user: &str) -> Duration {
-        let range = &self.sh.settings.failure_delay;
-        if range.max.is_zero() {
-            return Duration::ZERO;
-        }
-        let floor = user_delay(&self.sh.ctx.seed, user);
-        match method {
-            SshAuthMethod::Password | SshAuthMethod::KeyboardInteractive => {
-                range.sample().max(floor)
-            }
-            SshAuthMethod::Publickey | SshAuthMethod::None => floor,
-        }
     }
 
     async fn accepted(
@@ -371,6 +357,23 @@ impl Conn {
             self.channels.remove(&channel);
         }
         Ok(())
+    }
+}
+
+/// How long a failure waits before its answer: PAM's delay (`range`) for passwords, and
+/// OpenSSH's own per-user floor for every failure.
+///
+/// A request to change the password gets the floor only: sshd refuses it without asking PAM,
+/// so PAM's delay never comes.
+fn failure_delay(range: &DelayRange, seed: &[u8; 32], event: &SshAuth) -> Duration {
+    if range.max.is_zero() {
+        return Duration::ZERO;
+    }
+    let floor = user_delay(seed, &event.username);
+    match event.method {
+        SshAuthMethod::Password if event.new_password.is_some() => floor,
+        SshAuthMethod::Password | SshAuthMethod::KeyboardInteractive => range.sample().max(floor),
+        SshAuthMethod::Publickey | SshAuthMethod::None => floor,
     }
 }
 
@@ -901,6 +904,42 @@ mod tests {
             .map(|i| user_delay(&seed, &format!("u{i}")))
             .collect();
         assert!(spread.len() > 40);
+    }
+
+    #[test]
+    fn a_password_change_waits_only_for_the_floor_a_password_for_pam() {
+        let seed = [7; 32];
+        let range = DelayRange {
+            min: Duration::from_secs(2),
+            max: Duration::from_secs(4),
+        };
+        let event = |method, new_password: Option<&str>| SshAuth {
+            attempt: 1,
+            method,
+            username: "root".into(),
+            password: None,
+            new_password: new_password.map(|p| crate::touch::Password {
+                hmac: String::new(),
+                plaintext: None,
+                length: p.len() as u32,
+                classes: Vec::new(),
+            }),
+            key: None,
+            submethods: None,
+            result: SshAuthResult::Failure,
+            client: Default::default(),
+        };
+        let floor = user_delay(&seed, "root");
+        let pw = failure_delay(&range, &seed, &event(SshAuthMethod::Password, None));
+        assert!(pw >= range.min && pw <= range.max, "{pw:?}");
+        let change = event(SshAuthMethod::Password, Some("new"));
+        assert_eq!(failure_delay(&range, &seed, &change), floor);
+        let key = event(SshAuthMethod::Publickey, None);
+        assert_eq!(failure_delay(&range, &seed, &key), floor);
+        assert_eq!(
+            failure_delay(&DelayRange::ZERO, &seed, &change),
+            Duration::ZERO
+        );
     }
 
     #[test]
