@@ -319,6 +319,49 @@ fn a_password_change_request_is_a_recorded_failure_with_both_passwords_hashed() 
 }
 
 #[test]
+fn a_low_order_curve25519_key_is_refused_without_a_reply() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let port = d.addr("ssh").port().to_string();
+    let exchange = |point: &str| paramiko(&["lowpoint", "127.0.0.1", &port, point]).remove(0);
+    // Points of order 1, 2 and 8 make the shared secret all zeros whatever the server's key
+    // (RFC 7748, section 6.1): the decoy closes without its key exchange reply.
+    for point in [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    ] {
+        let seen = exchange(point);
+        assert_eq!(seen["error"], "EOFError", "{point}: {seen}");
+    }
+    // A point of full order (RFC 7748's test key for Alice) is answered; paramiko then finds
+    // the exchange was not made with its own key.
+    let seen = exchange("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    assert_eq!(seen["error"], "SSHException", "{seen}");
+
+    let events = sensor.events_with("ssh_connection", 5);
+    let conns = of_type(&events, "ssh_connection");
+    let ended: Vec<_> = conns.iter().map(|c| &c["event"]["ended"]).collect();
+    assert_eq!(
+        ended.iter().filter(|e| **e == "protocol_error").count(),
+        4,
+        "{conns:#?}"
+    );
+    let replied = conns
+        .iter()
+        .map(|c| c["event"]["bytes_out"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    for c in conns
+        .iter()
+        .filter(|c| c["event"]["ended"] == "protocol_error")
+    {
+        assert!(c["event"]["bytes_out"].as_u64().unwrap() < replied, "{c}");
+    }
+}
+
+#[test]
 fn openssh_offering_seven_keys_is_cut_off_at_the_sixth_with_the_disconnect_alone() {
     let sensor = ssh_sensor(SSH);
     let d = sensor.start();

@@ -9,6 +9,8 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
   sshclient HOST PORT USER PW KEY  SSHClient.connect with a key file and a password, as most
                                    attack scripts call it: the key is tried, then the password
   kbd HOST PORT USER               one keyboard-interactive attempt
+  lowpoint HOST PORT HEX           a curve25519 key exchange that sends the 32-byte point HEX
+                                   as the client's key (a low-order point forces a known secret)
   change HOST PORT USER OLD NEW PW  a password request that asks to change OLD to NEW, then an
                                    ordinary attempt with PW on the same connection
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
@@ -131,6 +133,29 @@ def change(host, port, user, old, new, pw):
     t.close()
 
 
+def lowpoint(host, port, point):
+    from paramiko import kex_curve25519
+    from paramiko.message import Message as Msg
+
+    def start_kex(self):
+        self.key = kex_curve25519.X25519PrivateKey.generate()
+        m = Msg()
+        m.add_byte(kex_curve25519.c_MSG_KEXECDH_INIT)
+        m.add_string(bytes.fromhex(point))
+        self.transport._send_message(m)
+        self.transport._expect_packet(kex_curve25519._MSG_KEXECDH_REPLY)
+
+    kex_curve25519.KexCurve25519.start_kex = start_kex
+    t = paramiko.Transport(socket.create_connection((host, int(port)), timeout=20))
+    t.get_security_options().kex = ["curve25519-sha256@libssh.org"]
+    try:
+        t.start_client(timeout=20)
+        out(result="key exchange completed")
+    except Exception as e:
+        out(result="refused", error=type(e).__name__, active=t.is_active())
+    t.close()
+
+
 def kbd(host, port, user):
     t = transport(host, port)
     try:
@@ -204,5 +229,5 @@ def hold(host, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     modes = {"passwords": passwords, "default-passwords": default_passwords,
-             "sshclient": sshclient, "change": change, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
+             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
     modes[mode](*args)

@@ -263,8 +263,7 @@ mod tests {
             };
             let mut exchange = Exchange::new(b"client", b"server");
             assert!(
-                kex.server_dh(&mut exchange, &kex_ecdh_init(pubkey))
-                    .is_err(),
+                kex.server_dh(&mut exchange, &kex_ecdh_init(pubkey)).is_err(),
                 "accepted low-order point {pubkey:02x?}"
             );
         }
@@ -278,7 +277,6 @@ mod tests {
         };
         let mut exchange = Exchange::new(b"client", b"server");
         let peer = MontgomeryPoint::mul_base_clamped(rand::random::<[u8; 32]>());
-        kex.server_dh(&mut exchange, &kex_ecdh_init(peer.0))
-            .unwrap();
+        kex.server_dh(&mut exchange, &kex_ecdh_init(peer.0)).unwrap();
     }
 }
