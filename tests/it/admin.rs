@@ -91,14 +91,7 @@ fn the_built_in_default_runs_with_no_config_anywhere() {
         .spawn()
         .unwrap();
     // Whatever happens below, the daemon (on fixed ports) is ended through its handle.
-    struct Guard(std::process::Child);
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut guard = Guard(child);
+    let mut guard = Ended(child);
     let child = &mut guard.0;
     let data = cwd.path().join("decoyd-data");
     wait_for(

@@ -353,6 +353,16 @@ impl Daemon {
     }
 }
 
+/// A child process ended by PID when dropped, whatever the test's outcome.
+pub struct Ended(pub Child);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::*;
@@ -31,16 +31,6 @@ impl Receiver {
             .into_iter()
             .filter(|r| r["status"] == 202)
             .collect()
-    }
-}
-
-/// A child process ended by PID when dropped, whatever the test's outcome.
-struct Ended(Child);
-
-impl Drop for Ended {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -835,12 +835,15 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
         // sshd refuses to start as root without its privilege separation folder.
         let _ = std::fs::create_dir_all("/run/sshd");
     }
-    let mut real = Command::new(sshd)
-        .args(["-D", "-e", "-f"])
-        .arg(dir.path().join("sshd_config"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Ended by PID when the test ends, passed or failed.
+    let _real = Ended(
+        Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(dir.path().join("sshd_config"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     wait_for("the real sshd", Duration::from_secs(20), || {
         TcpStream::connect(addr).ok()
@@ -938,8 +941,6 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
     let real_offers = offer(addr);
     assert_eq!(real_offers.len(), 14, "{real_offers:#?}");
     assert_eq!(real_offers, offer(d.addr("ssh")));
-    let _ = real.kill();
-    let _ = real.wait();
 }
 
 fn nix_is_root() -> bool {
