@@ -324,7 +324,7 @@ fn a_low_order_curve25519_key_is_refused_without_a_reply() {
     let d = sensor.start();
     let port = d.addr("ssh").port().to_string();
     let exchange = |point: &str| paramiko(&["lowpoint", "127.0.0.1", &port, point]).remove(0);
-    // Points of order 1, 2 and 8 make the shared secret all zeros whatever the server's key
+    // Points of order 2, 4 and 8 make the shared secret all zeros whatever the server's key
     // (RFC 7748, section 6.1): the decoy closes without its key exchange reply.
     for point in [
         "0000000000000000000000000000000000000000000000000000000000000000",
