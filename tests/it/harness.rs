@@ -2,6 +2,7 @@
 //! operator does: through its files, its admin API and its CLI. Every process a test starts is
 //! ended by PID when the test's handle is dropped.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -556,6 +557,41 @@ pub fn hydra(
         .expect("hydra is installed");
     // Its errors (a child that lost its connection, a pair it gave up on) go to stderr.
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The pairs hydra says it handed to a child, from its `-V` lines
+/// (`[ATTEMPT] target … - login "u" - pass "p" - n of 32 …`), as (username, keyed hash).
+pub fn hydra_tried(sensor: &Sensor, text: &str) -> BTreeSet<(String, String)> {
+    text.lines()
+        .filter(|l| l.starts_with("[ATTEMPT]") || l.starts_with("[RE-ATTEMPT]"))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(" - login \"")?;
+            let (user, rest) = rest.split_once("\" - pass \"")?;
+            let (pass, _) = rest.split_once("\" - ")?;
+            Some((user.to_string(), sensor.password_hmac(pass)))
+        })
+        .collect()
+}
+
+/// Whether hydra gave up on a pair or a child: it then still says the target is completed,
+/// but prints an `[ERROR]` line (a child it ended before its attempt reached the wire, or
+/// one that could not connect after its retries).
+pub fn hydra_gave_up(text: &str) -> bool {
+    text.contains("[ERROR]")
+}
+
+/// The stored SSH password attempts, as (username, keyed hash).
+pub fn stored_password_pairs(events: &[serde_json::Value]) -> BTreeSet<(String, String)> {
+    of_type(events, "ssh_auth")
+        .into_iter()
+        .filter(|e| e["event"]["method"] == "password")
+        .map(|e| {
+            (
+                e["event"]["username"].as_str().unwrap().to_string(),
+                e["event"]["password"]["hmac"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// One password attempt with OpenSSH's client (bound to `bind`, when given), refused.

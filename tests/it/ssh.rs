@@ -499,26 +499,9 @@ fn hydra_runs_its_word_list_to_the_end_and_every_attempt_it_makes_is_stored() {
             .map(|w| w[0].parse().unwrap())
             .expect("hydra says how many login tries it makes");
         assert_eq!(tries, users.len() * passwords.len());
-        // What hydra says it tried: `[ATTEMPT] target … - login "u" - pass "p" - n of 32 …`.
-        let handed_out: std::collections::BTreeSet<(String, String)> = text
-            .lines()
-            .filter(|l| l.starts_with("[ATTEMPT]") || l.starts_with("[RE-ATTEMPT]"))
-            .filter_map(|l| {
-                let (_, rest) = l.split_once(" - login \"")?;
-                let (user, rest) = rest.split_once("\" - pass \"")?;
-                let (pass, _) = rest.split_once("\" - ")?;
-                Some((user.to_string(), sensor.password_hmac(pass)))
-            })
-            .collect();
-
+        let handed_out = hydra_tried(&sensor, &text);
         let events = sensor.events();
-        let mut stored = std::collections::BTreeSet::new();
-        for e in auths(&events, "password") {
-            stored.insert((
-                e["event"]["username"].as_str().unwrap().to_string(),
-                e["event"]["password"]["hmac"].as_str().unwrap().to_string(),
-            ));
-        }
+        let stored = stored_password_pairs(&events);
         let mut made = std::collections::BTreeSet::new();
         for u in users {
             for p in passwords {
@@ -538,7 +521,7 @@ fn hydra_runs_its_word_list_to_the_end_and_every_attempt_it_makes_is_stored() {
         let unstored: Vec<_> = made.difference(&stored).collect();
         let unmade: Vec<_> = stored.difference(&made).collect();
         assert!(unmade.is_empty(), "nothing hydra did not try: {unmade:?}");
-        let gave_up = text.contains("[ERROR]");
+        let gave_up = hydra_gave_up(&text);
         if unstored.is_empty() {
             return;
         }
