@@ -857,26 +857,32 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
     let version = |b: &str| b.rsplit_once("+deb12u").map(|(v, _)| v.to_string());
     assert_eq!(version(&banner), version(&ours), "{banner} / {ours}");
 
-    // Both answer a line that is not an identification, and SSH-1, in the same words.
-    for line in [
-        &b"GET / HTTP/1.1\r\n"[..],
-        b"SSH-1.5-Test\r\n",
-        b"SSH-1337\r\n",
-    ] {
-        let answer = |a: SocketAddr| {
-            let bytes = raw(a, line, Duration::from_secs(10));
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .nth(1)
-                .map(String::from)
-        };
+    // Both answer a line that is not an identification, and SSH-1, in the same words, and
+    // both read an identification as long as OpenSSH allows, and refuse one byte more.
+    let long = |n: usize| format!("SSH-2.0-{}\r\n", "x".repeat(n - 8)).into_bytes();
+    let lines = [
+        b"GET / HTTP/1.1\r\n".to_vec(),
+        b"SSH-1.5-Test\r\n".to_vec(),
+        b"SSH-1337\r\n".to_vec(),
+        b"SSH-2.0-a\rb\r\n".to_vec(),
+        b"SSH-2.0-a\0b\r\n".to_vec(),
+        b"SSH-2.0-a\r\r\n".to_vec(),
+        long(300),
+        long(8192),
+        long(8193),
+    ];
+    let mut kex = 0;
+    for line in &lines {
+        let real = answer_to_identification(addr, line);
+        kex += usize::from(real == "KEXINIT");
         assert_eq!(
-            answer(addr),
-            answer(d.addr("ssh")),
+            real,
+            answer_to_identification(d.addr("ssh"), line),
             "{}",
-            String::from_utf8_lossy(line)
+            line[..line.len().min(40)].escape_ascii()
         );
     }
+    assert_eq!(kex, 3, "the real sshd takes three of the lines");
 
     // Keyboard-interactive, which the stock build leaves off, is refused the same way.
     let real_kbd = paramiko(&["kbd", "127.0.0.1", &port.to_string(), "nobody"]);
@@ -924,6 +930,31 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
     let real_offers = offer(addr);
     assert_eq!(real_offers.len(), 14, "{real_offers:#?}");
     assert_eq!(real_offers, offer(d.addr("ssh")));
+}
+
+/// What a server says after its banner to a client whose first line is `line`: the text line
+/// it answers with, `KEXINIT` when it starts the key exchange, or `closed`.
+fn answer_to_identification(addr: SocketAddr, line: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(line);
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let banner_end = got.windows(2).position(|w| w == b"\r\n").map(|i| i + 2);
+        if let Some(after) = banner_end.map(|i| &got[i..]) {
+            if after.len() >= 6 && after[5] == 20 {
+                return "KEXINIT".into();
+            }
+            if let Some(end) = after.windows(2).position(|w| w == b"\r\n") {
+                return String::from_utf8_lossy(&after[..end]).into_owned();
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return "closed".into(),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 fn nix_is_root() -> bool {
@@ -1199,6 +1230,27 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
     );
     assert!(got.starts_with(banner.as_bytes()));
 
+    // An identification as long as OpenSSH reads (8192 bytes), sent in pieces, is taken;
+    // the record keeps its first 255 bytes.
+    let long = format!("SSH-2.0-{}\r\n", "L".repeat(8192 - 8));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    for piece in long.as_bytes().chunks(100) {
+        s.write_all(piece).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    while got.len() < banner.len() + 6 {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(banner.as_bytes()));
+    assert_eq!(got[banner.len() + 5], 20, "the key exchange starts");
+    drop(s);
+
     // A client that never says who it is is cut off at the login grace time.
     let started = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
@@ -1232,9 +1284,9 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
 
     // Each connection is recorded as it ends, just after its client has gone, so two that
     // end together may be stored in either order: each is found by how it ended.
-    let events = sensor.events_with("ssh_connection", 6);
+    let events = sensor.events_with("ssh_connection", 7);
     let conns = of_type(&events, "ssh_connection");
-    assert_eq!(conns.len(), 6, "{conns:#?}");
+    assert_eq!(conns.len(), 7, "{conns:#?}");
     let ended = |how: &str| -> Vec<&serde_json::Value> {
         conns
             .iter()
@@ -1253,7 +1305,10 @@ fn garbage_oversized_packets_and_silent_clients_are_closed_and_recorded() {
         "{fuzz:#?}"
     );
     assert_eq!(ended("login_grace_time").len(), 1, "{conns:#?}");
-    assert_eq!(ended("closed").len(), 1, "{conns:#?}");
+    let closed = ended("closed");
+    assert_eq!(closed.len(), 2, "{conns:#?}");
+    let kept = format!("{}…", &long[..255]);
+    assert!(closed.iter().any(|e| e["version"] == kept), "{closed:#?}");
 }
 
 #[test]

@@ -4,8 +4,10 @@
 
 use md5::{Digest, Md5};
 
-/// Longest identification line kept (RFC 4253 allows 255 bytes with CR LF).
-pub const MAX_ID_LINE: usize = 255;
+/// Longest identification line OpenSSH reads, CRs and LF not counted (`SSH_MAX_BANNER_LEN`).
+pub const MAX_ID_LINE: usize = 8192;
+/// Longest identification kept in the record (RFC 4253's limit for the whole line).
+pub const RECORDED_ID: usize = 255;
 /// Largest KEXINIT packet parsed; larger ones are not fingerprinted.
 pub const MAX_KEXINIT: usize = 16 * 1024;
 
@@ -24,18 +26,34 @@ pub enum Ident {
 }
 
 /// Classifies the first line of `bytes` as OpenSSH's server does: the client's first line
-/// must be `SSH-<major>.<minor>-<software>`; no other lines may come before it.
+/// must be `SSH-<major>.<minor>-<software>`; no other lines may come before it. As sshd reads
+/// it byte by byte, a CR is dropped, and a NUL, anything but CR or LF after a CR, or a line
+/// longer than [`MAX_ID_LINE`] is refused as soon as it arrives.
 pub fn ident(bytes: &[u8]) -> Ident {
-    let Some(end) = bytes.iter().position(|&b| b == b'\n') else {
-        // OpenSSH waits for the whole line before it judges it.
-        return if bytes.len() > MAX_ID_LINE {
-            Ident::Invalid
-        } else {
-            Ident::Incomplete
-        };
-    };
-    let line = &bytes[..end];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // Only CRs may follow a CR, so the line is the bytes before the first CR or LF.
+    let (mut len, mut after_cr) = (0, false);
+    let mut ended = false;
+    for &b in bytes {
+        match b {
+            b'\r' => after_cr = true,
+            b'\n' => {
+                ended = true;
+                break;
+            }
+            0 => return Ident::Invalid,
+            _ if after_cr => return Ident::Invalid,
+            _ => {
+                len += 1;
+                if len > MAX_ID_LINE {
+                    return Ident::Invalid;
+                }
+            }
+        }
+    }
+    if !ended {
+        return Ident::Incomplete;
+    }
+    let line = &bytes[..len];
     let Some(rest) = line.strip_prefix(b"SSH-") else {
         return Ident::Invalid;
     };
@@ -52,7 +70,7 @@ pub fn ident(bytes: &[u8]) -> Ident {
         return Ident::Invalid;
     }
     match (major, minor) {
-        (b"2", _) | (b"1", b"99") => Ident::Ssh2(crate::touch::preview_text(line, MAX_ID_LINE)),
+        (b"2", _) | (b"1", b"99") => Ident::Ssh2(crate::touch::preview_text(line, RECORDED_ID)),
         _ => Ident::OtherVersion,
     }
 }
@@ -147,11 +165,25 @@ mod tests {
             "judged at the end of the line"
         );
         assert_eq!(ident(b"\r\nSSH-2.0-x\r\n"), Ident::Invalid);
+        // OpenSSH reads up to 8192 bytes before the line end, and refuses the next at once.
+        assert_eq!(ident(&[b'S'; MAX_ID_LINE]), Ident::Incomplete);
+        assert_eq!(ident(&[b'S'; MAX_ID_LINE + 1]), Ident::Invalid);
+        let long = |n: usize| format!("SSH-2.0-{}\r\n", "a".repeat(n - 8));
+        let Ident::Ssh2(kept) = ident(long(MAX_ID_LINE).as_bytes()) else {
+            panic!("a line of 8192 bytes is an identification");
+        };
         assert_eq!(
-            ident(&[b'S'; 300]),
-            Ident::Invalid,
-            "no line end within the limit"
+            kept.len(),
+            RECORDED_ID + '…'.len_utf8(),
+            "the record is bounded"
         );
+        assert_eq!(ident(long(MAX_ID_LINE + 1).as_bytes()), Ident::Invalid);
+        // A NUL, or anything but a line end after a CR, is refused before the line ends;
+        // CRs before the LF are dropped.
+        assert_eq!(ident(b"SSH-2.0-a\0"), Ident::Invalid);
+        assert_eq!(ident(b"SSH-2.0-a\rb"), Ident::Invalid);
+        assert_eq!(ident(b"SSH-2.0-a\r"), Ident::Incomplete);
+        assert_eq!(ident(b"SSH-2.0-a\r\r\n"), Ident::Ssh2("SSH-2.0-a".into()));
         // Control bytes are kept escaped, never raw.
         assert_eq!(
             ident(b"SSH-2.0-a\x1b[31m\r\n"),

@@ -25,8 +25,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use super::kexinit::{self, Ident, KexLists};
 use crate::touch::{SshClient, SshEnd, preview};
 
-/// Bytes copied at most: an identification line and a large KEXINIT.
-const MAX_CAPTURE: usize = kexinit::MAX_ID_LINE + 1 + 4 + kexinit::MAX_KEXINIT;
+/// Bytes copied at most: an identification line with its CR LF and a large KEXINIT.
+const MAX_CAPTURE: usize = kexinit::MAX_ID_LINE + 2 + 4 + kexinit::MAX_KEXINIT;
 
 /// What the client said first, and how the connection is going; shared by the [`Wire`], the
 /// session handler and the connection task.

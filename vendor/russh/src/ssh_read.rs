@@ -6,18 +6,24 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use crate::Error;
 
+// decoyd change 7: OpenSSH reads an identification line of up to 8192 bytes before its CR LF
+// (`SSH_MAX_BANNER_LEN`), where stock russh stops at 255 and so answers a long line unlike
+// sshd. The buffer starts small and grows only for such a line.
 const SSH_ID_BUF_SIZE: usize = 256;
-const SSH_ID_MAX_LINE_LEN: usize = 255;
+const SSH_ID_MAX_LINE_LEN: usize = 8192 + 2;
 const SSH_ID_MAX_PRE_BANNER_LINES: usize = 20;
 
 /// The buffer to read the identification string (first line in the
 /// protocol).  Not sensitive data — just protocol version exchange.
 struct ReadSshIdBuffer {
-    pub buf: Box<[u8; SSH_ID_BUF_SIZE]>,
+    pub buf: Vec<u8>,
     pub total: usize,
     pub bytes_read: usize,
     pub sshid_len: usize,
     pub pre_banner_lines: usize,
+    /// decoyd change 7: where the search for the line end resumes, so that a long line
+    /// read in small pieces is scanned once, not once per piece.
+    scanned: usize,
 }
 
 impl ReadSshIdBuffer {
@@ -28,20 +34,21 @@ impl ReadSshIdBuffer {
 
     pub fn new() -> ReadSshIdBuffer {
         ReadSshIdBuffer {
-            buf: Box::new([0; SSH_ID_BUF_SIZE]),
+            buf: vec![0; SSH_ID_BUF_SIZE],
             sshid_len: 0,
             bytes_read: 0,
             total: 0,
             pre_banner_lines: 0,
+            scanned: 0,
         }
     }
 
-    fn line(&self) -> Option<(usize, usize)> {
+    fn line(&mut self) -> Option<(usize, usize)> {
         if self.total < 2 {
             return None;
         }
         #[allow(clippy::indexing_slicing)] // loop bounds keep i + 1 in range
-        for i in 0..self.total - 1 {
+        for i in self.scanned..self.total - 1 {
             if self.buf[i] == b'\r' && self.buf[i + 1] == b'\n' {
                 return Some((i, i + 2));
             }
@@ -49,6 +56,7 @@ impl ReadSshIdBuffer {
                 return Some((i + 1, i + 2));
             }
         }
+        self.scanned = self.total - 1;
         None
     }
 
@@ -57,6 +65,7 @@ impl ReadSshIdBuffer {
         self.buf.copy_within(self.bytes_read..self.total, 0);
         self.total = remaining;
         self.bytes_read = 0;
+        self.scanned = 0;
     }
 }
 
@@ -156,6 +165,11 @@ impl<R: AsyncRead + Unpin> SshRead<R> {
                 line_len
             } else {
                 trace!("read_ssh_id: reading");
+                if ssh_id.total == ssh_id.buf.len() {
+                    // decoyd change 7: room for a longer line, up to the limit.
+                    let grown = (ssh_id.buf.len() * 2).min(SSH_ID_MAX_LINE_LEN);
+                    ssh_id.buf.resize(grown, 0);
+                }
 
                 #[allow(clippy::indexing_slicing)] // length checked
                 let n = AsyncReadExt::read(&mut self.r, &mut ssh_id.buf[ssh_id.total..]).await?;
@@ -239,7 +253,7 @@ mod tests {
     #[tokio::test]
     async fn test_ssh_id_too_long() {
         let data = String::from_iter(iter::once("SSH-2.0-").chain(
-            iter::repeat("A").take(500)));
+            iter::repeat("A").take(9000)));
         let mut read = SshRead::new(data.as_bytes());
 
         let received = read.read_ssh_id().await;
@@ -248,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn test_ssh_id_accepts_maximum_line_length() {
-        let data = format!("SSH-2.0-{}\r\n", "A".repeat(245));
+        let data = format!("SSH-2.0-{}\r\n", "A".repeat(8184));
         let mut read = SshRead::new(data.as_bytes());
 
         let received = read.read_ssh_id().await.unwrap();
@@ -257,7 +271,7 @@ mod tests {
 
     #[tokio::test]
     async fn test_ssh_id_rejects_oversized_line_with_terminator() {
-        let data = format!("SSH-2.0-{}\r\n", "A".repeat(246));
+        let data = format!("SSH-2.0-{}\r\n", "A".repeat(8185));
         let mut read = SshRead::new(data.as_bytes());
 
         let received = read.read_ssh_id().await;
