@@ -103,8 +103,20 @@ impl Tap {
             return None;
         }
         let room = MAX_CAPTURE - f.bytes.len();
+        let before = f.bytes.len();
         f.bytes.extend_from_slice(&new[..new.len().min(room)]);
         if !matches!(f.ident, Some(Ident::Ssh2(_))) {
+            // A line still incomplete stays so while plain bytes arrive: judging it again
+            // from the start for every small piece would cost a slow sender's connection
+            // time quadratic in its line.
+            let plain = |b: &u8| !matches!(b, b'\n' | b'\r' | 0);
+            if before > 0
+                && f.bytes[before - 1] != b'\r'
+                && f.bytes[before..].iter().all(plain)
+                && f.bytes.len() <= kexinit::MAX_ID_LINE
+            {
+                return None;
+            }
             match kexinit::ident(&f.bytes) {
                 Ident::Incomplete => return None,
                 Ident::Ssh2(v) => f.ident = Some(Ident::Ssh2(v)),
@@ -322,5 +334,32 @@ mod tests {
             Some(&b"Protocol major versions differ.\r\n"[..])
         );
         assert_eq!(tap.ended(), Some(SshEnd::BadVersion));
+    }
+
+    #[test]
+    fn an_identification_in_pieces_is_judged_as_a_whole() {
+        let tap = Tap::default();
+        for b in b"SSH-2.0-OpenSSH_9.6\r\n" {
+            assert_eq!(tap.observe(&[*b]), None);
+        }
+        assert_eq!(tap.client().version.as_deref(), Some("SSH-2.0-OpenSSH_9.6"));
+        let invalid = Some(&b"Invalid SSH identification string.\r\n"[..]);
+        // A NUL, or a byte after a CR, arriving in a later piece is refused at once.
+        for pieces in [
+            &[&b"SSH-2.0-a"[..], b"b", b"\0"],
+            &[b"SSH-2.0-a", b"\r", b"b"],
+        ] {
+            let tap = Tap::default();
+            let answers: Vec<_> = pieces.iter().map(|p| tap.observe(p)).collect();
+            assert_eq!(answers.last(), Some(&invalid), "{pieces:?}");
+            assert!(answers[..answers.len() - 1].iter().all(Option::is_none));
+        }
+        // sshd's 8192 bytes are allowed; the 8193rd plain byte is refused as it arrives.
+        let tap = Tap::default();
+        assert_eq!(tap.observe(b"SSH-2.0-"), None);
+        for _ in 8..kexinit::MAX_ID_LINE {
+            assert_eq!(tap.observe(b"x"), None);
+        }
+        assert_eq!(tap.observe(b"x"), invalid);
     }
 }
