@@ -382,9 +382,9 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
         .flush_every_ms(None)
         // sled writes any log item above a quarter segment to a file of its own (a blob).
         // With 8 MiB segments that takes 2 MiB, while a leaf holds at most 17 records, each
-        // under about 40 KiB by the touch field limits: no blob is ever written. (The writer
-        // still syncs blobs should one appear.) sled fixes this at creation: changing it
-        // later needs a migration.
+        // under about 40 KiB by the touch field limits: no blob is ever written. (Should one
+        // appear, the vendored sled syncs it before its log item.) sled fixes this at
+        // creation: changing it later needs a migration.
         .segment_size(8 << 20)
         .open()
         .map_err(|e| match &e {

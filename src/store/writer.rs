@@ -7,13 +7,12 @@
 //! persists the file's size nor flushes the drive's cache, so the writer follows it with
 //! `fdatasync` on the log file before acknowledging anything.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -97,10 +96,8 @@ pub(crate) struct Writer {
     tree: sled::Tree,
     /// sled's log file, for fdatasync.
     log: File,
-    /// Where sled puts log items too large for its log (written without any sync).
-    blobs: PathBuf,
-    /// Blob files already synced.
-    synced_blobs: HashSet<OsString>,
+    /// sled's count of blob files it has written and synced, when last read.
+    blob_syncs: u64,
     settings: StoreSettings,
     metrics: Metrics,
     flushed: watch::Sender<Flushed>,
@@ -163,7 +160,6 @@ impl Writer {
         // sled's log, opened once so every group commit can fdatasync it.
         let log =
             File::open(db_dir.join("db")).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
-        let blobs = db_dir.join("blobs");
         metrics.store_bytes.set(state.bytes as i64);
         metrics
             .store_flushed_seq
@@ -172,8 +168,7 @@ impl Writer {
             db,
             tree,
             log,
-            blobs,
-            synced_blobs: HashSet::new(),
+            blob_syncs: sled::blob_syncs(),
             settings,
             metrics,
             flushed,
@@ -183,34 +178,19 @@ impl Writer {
         })
     }
 
-    /// Makes everything written so far durable: sled's flush; then any new blob file (sled
-    /// writes large items to files of their own and never syncs them) and, for the new
-    /// entries, the blobs folder; then fdatasync of the log, which refers to them.
+    /// Makes everything written so far durable: sled's flush, then fdatasync of the log.
+    /// A log item too large for the log goes to a blob file of its own, which the vendored
+    /// sled syncs, with its folder, before the log refers to it (vendor/sled/PATCHES.md).
     fn sync(&mut self) -> Result<(), StoreError> {
-        let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
         self.db.flush()?;
-        let mut present = HashSet::new();
-        let mut new = 0u64;
-        for entry in std::fs::read_dir(&self.blobs).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let name = entry.file_name();
-            if !self.synced_blobs.contains(&name) {
-                File::open(entry.path())
-                    .and_then(|f| f.sync_data())
-                    .map_err(io)?;
-                new += 1;
-            }
-            present.insert(name);
-        }
-        if new > 0 {
-            File::open(&self.blobs)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-            self.metrics.store_blob_syncs.inc_by(new);
-        }
-        // Forget blobs sled has collected, so the set stays as small as the folder.
-        self.synced_blobs = present;
-        self.log.sync_data().map_err(io)?;
+        self.log
+            .sync_data()
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let blob_syncs = sled::blob_syncs();
+        self.metrics
+            .store_blob_syncs
+            .inc_by(blob_syncs.saturating_sub(self.blob_syncs));
+        self.blob_syncs = blob_syncs;
         Ok(())
     }
 
