@@ -16,6 +16,14 @@ fn ssh_sensor(yaml: &str) -> Sensor {
     Sensor::new().decoy("ssh", yaml).with_host_keys("ssh")
 }
 
+/// An SSH decoy of `profile` that accepts deploy / Zq-Summer-2024.
+fn accepting_sensor(profile: &str) -> Sensor {
+    ssh_sensor(&format!(
+        "{}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\n",
+        SSH.replace("openssh-9.6p1-ubuntu", profile)
+    ))
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -132,14 +140,10 @@ fn a_wrong_password_is_refused_as_openssh_words_it_and_stored_only_as_a_keyed_ha
     }
 }
 
-#[test]
-fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
-    let sensor = ssh_sensor(SSH);
-    let d = sensor.start();
-    let (key, fingerprint) = keygen(sensor.dir.path(), 1).remove(0);
-
-    let o = Command::new("ssh")
-        .args(ssh_options(d.addr("ssh")))
+/// OpenSSH's `ssh` offering only the key in `key`, never asking for a password.
+fn key_only_ssh(addr: std::net::SocketAddr, key: &std::path::Path) -> Command {
+    let mut ssh = Command::new("ssh");
+    ssh.args(ssh_options(addr))
         .args([
             "-o",
             "PasswordAuthentication=no",
@@ -147,7 +151,17 @@ fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
             "BatchMode=yes",
             "-i",
         ])
-        .arg(&key)
+        .arg(key);
+    ssh
+}
+
+#[test]
+fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let (key, fingerprint) = keygen(sensor.dir.path(), 1).remove(0);
+
+    let o = key_only_ssh(d.addr("ssh"), &key)
         .args(["root@127.0.0.1", "true"])
         .output()
         .unwrap();
@@ -162,6 +176,155 @@ fn a_public_key_attempt_is_stored_with_the_fingerprint_ssh_keygen_prints() {
     assert_eq!(pk[0]["event"]["username"], "root");
     assert_eq!(pk[0]["event"]["key"]["algorithm"], "ssh-ed25519");
     assert_eq!(pk[0]["event"]["key"]["fingerprint"], fingerprint.as_str());
+}
+
+#[test]
+fn an_accepted_key_signs_in_bound_to_the_host_key_as_openssh_clients_sign_for_sshd() {
+    let keys = tempfile::tempdir().unwrap();
+    let (key, fingerprint) = keygen(keys.path(), 1).remove(0);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let sensor = ssh_sensor(&format!(
+        "{SSH}accept:\n  - user: git\n    key: {}\n",
+        public.trim()
+    ));
+    let d = sensor.start();
+
+    let o = key_only_ssh(d.addr("ssh"), &key)
+        .args(["-vvv", "git@127.0.0.1", "whoami"])
+        .output()
+        .unwrap();
+    let log = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{log}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "git\n");
+
+    // The extensions 9.6p1 sends after key exchange, in its order. This client (9.2) knows
+    // the host-bound one and not ping, which 9.5 added.
+    let ext: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("debug1: kex_input_ext_info: "))
+        .collect();
+    assert_eq!(ext.len(), 3, "{log}");
+    assert!(
+        ext[0].starts_with("server-sig-algs=<ssh-ed25519,"),
+        "{ext:?}"
+    );
+    assert_eq!(ext[1], "publickey-hostbound@openssh.com=<0>");
+    assert!(ext[2].starts_with("ping@openssh.com"), "{ext:?}");
+    // So the client signed with the host key of the exchange in what it signed, and the
+    // decoy checked that signature before letting it in.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("using publickey-hostbound-v00@openssh.com with ED25519")),
+        "{log}"
+    );
+
+    let events = sensor.events();
+    let pk = auths(&events, "publickey");
+    assert_eq!(pk.last().unwrap()["event"]["result"], "accepted", "{pk:#?}");
+    assert_eq!(pk.last().unwrap()["event"]["username"], "git");
+    assert_eq!(
+        pk.last().unwrap()["event"]["key"]["fingerprint"],
+        fingerprint.as_str()
+    );
+}
+
+#[test]
+fn a_host_bound_query_is_recorded_and_one_naming_another_host_key_ends_the_connection() {
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let (key, fingerprint) = keygen(sensor.dir.path(), 1).remove(0);
+    let answers = paramiko(&[
+        "hostbound",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "root",
+        key.to_str().unwrap(),
+    ]);
+    let ext = &answers[0]["extensions"];
+    assert_eq!(ext["publickey-hostbound@openssh.com"], "0", "{answers:#?}");
+    assert_eq!(ext["ping@openssh.com"], "0", "{answers:#?}");
+    assert_eq!(answers[1]["error"], "BadAuthenticationType", "{answers:#?}");
+    assert_eq!(answers[2]["active"], false, "{answers:#?}");
+
+    let events = sensor.events();
+    let pk = auths(&events, "publickey");
+    assert_eq!(pk.len(), 1, "{events:#?}");
+    assert_eq!(pk[0]["event"]["result"], "failure");
+    assert_eq!(pk[0]["event"]["key"]["fingerprint"], fingerprint.as_str());
+    let conns = of_type(&events, "ssh_connection");
+    assert_eq!(conns.len(), 1, "{events:#?}");
+    assert_eq!(conns[0]["event"]["ended"], "protocol_error");
+}
+
+#[test]
+fn a_ping_is_answered_after_login_only_and_only_by_builds_that_list_it() {
+    for (profile, answered) in [
+        ("openssh-9.6p1-ubuntu", true),
+        ("openssh-9.2p1-debian", false),
+    ] {
+        let sensor = accepting_sensor(profile);
+        let d = sensor.start();
+        let got = paramiko(&[
+            "ping",
+            "127.0.0.1",
+            &d.addr("ssh").port().to_string(),
+            "deploy",
+            "Zq-Summer-2024",
+            "chaff-1234",
+        ]);
+        assert_eq!(got[0]["before_login"], serde_json::Value::Null, "{profile}");
+        let after = if answered {
+            serde_json::json!("chaff-1234")
+        } else {
+            serde_json::Value::Null
+        };
+        assert_eq!(got[0]["after_login"], after, "{profile}");
+        assert_eq!(got[0]["active"], true, "{profile}");
+    }
+}
+
+#[test]
+fn a_client_that_asks_gets_ext_info_again_on_its_first_attempt_from_9_6_only() {
+    let sent = |names: &[&str]| serde_json::json!({"names": names, "after_answers": 0});
+    let ubuntu_first = sent(&[
+        "server-sig-algs",
+        "publickey-hostbound@openssh.com",
+        "ping@openssh.com",
+    ]);
+    let again = sent(&["server-sig-algs"]);
+    let debian_first = sent(&["server-sig-algs", "publickey-hostbound@openssh.com"]);
+    for (profile, ask, expected) in [
+        (
+            "openssh-9.6p1-ubuntu",
+            "1",
+            vec![ubuntu_first.clone(), again],
+        ),
+        ("openssh-9.6p1-ubuntu", "0", vec![ubuntu_first]),
+        ("openssh-9.2p1-debian", "1", vec![debian_first]),
+    ] {
+        let sensor = accepting_sensor(profile);
+        let d = sensor.start();
+        // A failure, then the login: the second EXT_INFO comes before the first answer, once.
+        let got = paramiko(&[
+            "extinfo",
+            "127.0.0.1",
+            &d.addr("ssh").port().to_string(),
+            "deploy",
+            ask,
+            "Zq-wrong",
+            "Zq-Summer-2024",
+        ]);
+        assert_eq!(
+            got[0]["answers"],
+            serde_json::json!(["refused", "accepted"]),
+            "{profile} {ask}: {got:#?}"
+        );
+        assert_eq!(
+            got[0]["ext_info"],
+            serde_json::Value::Array(expected),
+            "{profile} {ask}"
+        );
+    }
 }
 
 /// `n` fresh ed25519 key files in `dir`, with their `ssh-keygen -lf` fingerprints.
@@ -919,7 +1082,7 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
         stderr(&offer_keys(a, "nobody", &keys))
             .lines()
             .filter(|l| {
-                l.starts_with("debug1: kex_input_ext_info: server-sig-algs=")
+                l.starts_with("debug1: kex_input_ext_info: ")
                     || l.starts_with("debug1: Offering public key:")
                     || l.starts_with("debug1: Authentications that can continue")
                     || l.starts_with("Received disconnect")
@@ -928,8 +1091,32 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
             .collect::<Vec<_>>()
     };
     let real_offers = offer(addr);
-    assert_eq!(real_offers.len(), 14, "{real_offers:#?}");
+    assert_eq!(real_offers.len(), 15, "{real_offers:#?}");
     assert_eq!(real_offers, offer(d.addr("ssh")));
+
+    // Host-bound queries, as OpenSSH sends every key once the extension is listed: naming the
+    // host key, a plain failure; naming another key, the connection ends unanswered.
+    let hostbound = |a: SocketAddr| {
+        paramiko(&[
+            "hostbound",
+            "127.0.0.1",
+            &a.port().to_string(),
+            "nobody",
+            keys[0].0.to_str().unwrap(),
+        ])
+    };
+    let real_hostbound = hostbound(addr);
+    assert_eq!(
+        real_hostbound[0]["extensions"]["publickey-hostbound@openssh.com"], "0",
+        "{real_hostbound:#?}"
+    );
+    assert_eq!(
+        real_hostbound[1]["allowed"],
+        serde_json::json!(["publickey", "password"]),
+        "{real_hostbound:#?}"
+    );
+    assert_eq!(real_hostbound[2]["active"], false, "{real_hostbound:#?}");
+    assert_eq!(real_hostbound, hostbound(d.addr("ssh")));
 }
 
 /// What a server says after its banner to a client whose first line is `line`: the text line

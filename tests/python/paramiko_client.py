@@ -13,6 +13,16 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
                                    as the client's key (a low-order point forces a known secret)
   change HOST PORT USER OLD NEW PW  a password request that asks to change OLD to NEW, then an
                                    ordinary attempt with PW on the same connection
+  hostbound HOST PORT USER KEY      two `publickey-hostbound-v00@openssh.com` queries for KEY, as
+                                   OpenSSH 8.9 and later send them: the first names the server's
+                                   host key, the second another key; prints the extensions the
+                                   server listed, then each answer
+  ping HOST PORT USER PW DATA      a PING before login and one after, each with DATA; prints
+                                   the PONG data each got within a second (or null)
+  extinfo HOST PORT USER ASK PW... one password attempt per PW after sending, if ASK is 1, the
+                                   client EXT_INFO of OpenSSH 9.6 and later
+                                   (ext-info-in-auth@openssh.com); prints each EXT_INFO the server
+                                   sent with how many answers had come before it
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
   hold HOST PORT N                 N connections through key exchange, held open until stdin
@@ -156,6 +166,94 @@ def lowpoint(host, port, point):
     t.close()
 
 
+def hostbound(host, port, user, keyfile):
+    t = transport(host, port)
+    key = paramiko.Ed25519Key.from_private_key_file(keyfile)
+    t.ensure_session()
+    answers = []
+
+    def query(host_key):
+        def finish(m):
+            m.add_boolean(False)  # a query: no signature
+            m.add_string(key.get_name())
+            m.add_string(key.asbytes())
+            m.add_string(host_key)
+        return finish
+
+    for i, host_key in enumerate([t.get_remote_server_key().asbytes(), key.asbytes()], 1):
+        try:
+            t.auth_handler.send_auth_request(user, "publickey-hostbound-v00@openssh.com",
+                                             query(host_key))
+            answers.append(dict(attempt=i, result="accepted"))
+        except paramiko.BadAuthenticationType as e:
+            answers.append(dict(attempt=i, result="refused", error=type(e).__name__,
+                                allowed=e.allowed_types))
+        except Exception as e:
+            time.sleep(0.5)  # a closed connection shows once the reader thread sees it
+            answers.append(dict(attempt=i, result="refused", error=type(e).__name__,
+                                active=t.is_active()))
+    # Read only now: EXT_INFO may arrive after start_client returns, never after an answer.
+    out(extensions={k: v.decode() for k, v in t.server_extensions.items()})
+    for a in answers:
+        out(**a)
+    t.close()
+
+
+def ping(host, port, user, pw, data):
+    t = transport(host, port)
+    pongs = []
+    got = threading.Event()
+
+    def pong(m):
+        pongs.append(m.get_string().decode())
+        got.set()
+
+    t._handler_table[193] = pong  # SSH2_MSG_PONG, which paramiko does not know
+
+    def send_ping():
+        got.clear()
+        m = Message()
+        m.add_byte(bytes([192]))  # SSH2_MSG_PING
+        m.add_string(data)
+        t._send_message(m)
+        return pongs[-1] if got.wait(1) else None
+
+    before = send_ping()
+    t.auth_password(user, pw)
+    out(before_login=before, after_login=send_ping(), active=t.is_active())
+    t.close()
+
+
+def extinfo(host, port, user, ask, *pws):
+    sock = socket.create_connection((host, int(port)), timeout=20)
+    t = Transport(sock)
+    seen = []
+    answers = []
+
+    def ext_info(m):
+        n = m.get_int()
+        names = [(m.get_text(), m.get_string()) for _ in range(n)]
+        seen.append(dict(names=[k for k, _ in names], after_answers=len(answers)))
+
+    t._handler_table[7] = ext_info  # SSH2_MSG_EXT_INFO
+    t.start_client(timeout=20)
+    if ask == "1":
+        m = Message()
+        m.add_byte(bytes([7]))
+        m.add_int(1)
+        m.add_string("ext-info-in-auth@openssh.com")
+        m.add_string("0")
+        t._send_message(m)
+    for pw in pws:
+        try:
+            t.auth_password(user, pw)
+            answers.append("accepted")
+        except paramiko.AuthenticationException:
+            answers.append("refused")
+    out(ext_info=seen, answers=answers)
+    t.close()
+
+
 def kbd(host, port, user):
     t = transport(host, port)
     try:
@@ -229,5 +327,5 @@ def hold(host, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     modes = {"passwords": passwords, "default-passwords": default_passwords,
-             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "shell": shell, "exec": exec_, "hold": hold}
+             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "hostbound": hostbound, "ping": ping, "extinfo": extinfo, "shell": shell, "exec": exec_, "hold": hold}
     modes[mode](*args)

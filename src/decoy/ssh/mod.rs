@@ -260,6 +260,10 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
                     .map(|a| a.to_string())
                     .collect(),
             ),
+            publickey_hostbound: true,
+            ping: profile.data().ping,
+            // sshd reads a client's EXT_INFO since 9.6, the release that lists ext-info-s.
+            ext_info_in_auth: profile.data().kex.contains(&"ext-info-s"),
             ..Default::default()
         };
         let bound = if settings.accept_honeytokens {

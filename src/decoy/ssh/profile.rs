@@ -103,6 +103,10 @@ pub struct ProfileData {
     /// The `server-sig-algs` extension the build sends after key exchange: every signature
     /// algorithm it can verify a user key with, in its own order, whatever its host keys.
     pub server_sig_algs: &'static [&'static str],
+    /// Whether EXT_INFO lists `ping@openssh.com` (OpenSSH 9.5 and later), which clients of
+    /// 9.5 and later answer with keystroke-timing chaff in interactive sessions. Every
+    /// profile lists `publickey-hostbound@openssh.com` (8.9 and later).
+    pub ping: bool,
     /// Algorithms of the build that russh does not implement; left out on the wire.
     pub not_offered: &'static [&'static str],
     /// Host key types, in the order the build loads them.
@@ -179,6 +183,7 @@ static UBUNTU: ProfileData = ProfileData {
     ],
     host_key_algorithms: HOST_KEY_ALGORITHMS,
     server_sig_algs: SERVER_SIG_ALGS,
+    ping: true,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -252,6 +257,7 @@ static DEBIAN: ProfileData = ProfileData {
     ],
     host_key_algorithms: HOST_KEY_ALGORITHMS,
     server_sig_algs: SERVER_SIG_ALGS,
+    ping: false,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,

@@ -168,3 +168,7 @@ const ALL_KEX_MESSAGES: &[u8] = &[
 pub(crate) fn is_kex_msg(msg: u8) -> bool {
     ALL_KEX_MESSAGES.contains(&msg)
 }
+
+// decoyd change (PATCHES.md): OpenSSH's PROTOCOL, "ping@openssh.com".
+pub const PING: u8 = 192;
+pub const PONG: u8 = 193;

@@ -40,6 +40,8 @@ pub(crate) struct Encrypted {
 
     // It's always Some, except when we std::mem::replace it temporarily.
     pub exchange: Option<Exchange>,
+    /// The host key blob sent in the first key exchange (see `Exchange::server_host_key`).
+    pub initial_host_key: Vec<u8>,
     pub kex: KexAlgorithm,
     pub key: usize,
     pub client_mac: mac::Name,
@@ -58,6 +60,9 @@ pub(crate) struct Encrypted {
     pub decompress: crate::compression::Decompress,
     pub rekey_wanted: bool,
     pub received_extensions: Vec<String>,
+    /// decoyd change (PATCHES.md): the client asked, with `ext-info-in-auth@openssh.com`, for
+    /// EXT_INFO again on its first authentication request.
+    pub ext_info_in_auth: bool,
     pub extension_info_awaiters: HashMap<String, Vec<oneshot::Sender<()>>>,
 }
 
@@ -171,6 +176,9 @@ impl<C> CommonSession<C> {
     pub fn encrypted(&mut self, state: EncryptedState, newkeys: NewKeys) {
         let strict_kex = newkeys.names.strict_kex();
         self.encrypted = Some(Encrypted {
+            // decoyd change (PATCHES.md): OpenSSH binds host-bound user keys to the host key
+            // of the first exchange, whatever later ones use.
+            initial_host_key: newkeys.exchange.server_host_key.clone(),
             exchange: Some(newkeys.exchange),
             kex: newkeys.kex,
             key: newkeys.key,
@@ -188,6 +196,7 @@ impl<C> CommonSession<C> {
             decompress: crate::compression::Decompress::None,
             rekey_wanted: false,
             received_extensions: Vec::new(),
+            ext_info_in_auth: false,
             extension_info_awaiters: HashMap::new(),
         });
         self.remote_to_local = newkeys.cipher.remote_to_local;
@@ -810,6 +819,10 @@ pub struct Exchange {
     pub client_ephemeral: Vec<u8>,
     pub server_ephemeral: Vec<u8>,
     pub gex: Option<(GexParams, DhGroup)>,
+    /// decoyd change (PATCHES.md): the host key blob the server sent in this exchange (its
+    /// certificate, when one was sent), which a `publickey-hostbound-v00@openssh.com`
+    /// request must name. Empty on the client side.
+    pub server_host_key: Vec<u8>,
 }
 
 impl Exchange {
@@ -875,6 +888,7 @@ mod tests {
         Encrypted {
             state: EncryptedState::Authenticated,
             exchange: Some(Exchange::default()),
+            initial_host_key: Vec::new(),
             kex: KEXES.get(&NONE).unwrap().make(),
             key: 0,
             client_mac: mac::NONE,
@@ -890,6 +904,7 @@ mod tests {
             decompress: Decompress::None,
             rekey_wanted: false,
             received_extensions: Vec::new(),
+            ext_info_in_auth: false,
             extension_info_awaiters: HashMap::new(),
         }
     }

@@ -345,6 +345,7 @@ mod tests {
             client_ephemeral: client_ephemeral.clone(),
             server_ephemeral: Vec::new(),
             gex: None,
+            server_host_key: Vec::new(),
         };
 
         server_kex

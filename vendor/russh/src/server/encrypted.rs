@@ -117,7 +117,36 @@ impl Session {
                 }
                 Ok(())
             }
+            // decoyd change (PATCHES.md): the client's own EXT_INFO, which OpenSSH 9.6 and later
+            // send after NEWKEYS when the server's KEXINIT has `ext-info-s`. Only
+            // `ext-info-in-auth@openssh.com` means anything to sshd; a malformed one ends the
+            // connection as it does there.
+            (
+                EncryptedState::WaitingAuthServiceRequest { .. } | EncryptedState::WaitingAuthRequest(_),
+                Some((&msg::EXT_INFO, mut r)),
+            ) if self.common.config.ext_info_in_auth => {
+                let n = map_err!(u32::decode(&mut r))?;
+                if n >= 1024 {
+                    return Err(Error::Inconsistent.into());
+                }
+                for _ in 0..n {
+                    let name = map_err!(Bytes::decode(&mut r))?;
+                    let value = map_err!(Bytes::decode(&mut r))?;
+                    if name.as_ref() == b"ext-info-in-auth@openssh.com" && value.as_ref() == b"0" {
+                        enc.ext_info_in_auth = true;
+                    }
+                }
+                map_err!(ensure_end(&r))?;
+                Ok(())
+            }
             (EncryptedState::WaitingAuthRequest(_), Some((&msg::USERAUTH_REQUEST, mut r))) => {
+                // decoyd change (PATCHES.md): sshd sends EXT_INFO again on the first request,
+                // once it knows the user (its server-sig-algs may depend on it), before it
+                // looks at the method.
+                if enc.ext_info_in_auth && self.common.auth_attempts == 0 {
+                    let ext_info = Self::ext_info_in_auth_packet(&self.common.config)?;
+                    enc.write.extend_from_slice(&ext_info);
+                }
                 let replies_from = enc.write.len();
                 enc.server_read_auth_request(
                     rejection_wait_until,
@@ -126,6 +155,7 @@ impl Session {
                     buf,
                     &mut r,
                     &mut self.common.auth_user,
+                    self.common.config.publickey_hostbound,
                 )
                 .await?;
                 self.common.auth_attempts += 1;
@@ -953,6 +983,7 @@ impl Encrypted {
         original_packet: &[u8],
         r: &mut &[u8],
         auth_user: &mut String,
+        hostbound_allowed: bool,
     ) -> Result<(), H::Error> {
         // https://tools.ietf.org/html/rfc4252#section-5
         let user = map_err!(String::decode(r))?;
@@ -1023,7 +1054,11 @@ impl Encrypted {
                     reject_auth_request(until, &mut self.write, auth_request).await?;
                 }
                 Ok(())
-            } else if method == "publickey" {
+            } else if method == "publickey"
+                // decoyd change (PATCHES.md): OpenSSH clients use this name for every key
+                // once the server lists the extension.
+                || (hostbound_allowed && method == "publickey-hostbound-v00@openssh.com")
+            {
                 self.server_read_auth_request_pk(
                     until,
                     handler,
@@ -1031,6 +1066,7 @@ impl Encrypted {
                     auth_user,
                     &user,
                     r,
+                    method != "publickey",
                 )
                 .await
             } else if method == "none" {
@@ -1122,6 +1158,7 @@ impl Encrypted {
         auth_user: &mut String,
         user: &str,
         r: &mut &[u8],
+        hostbound: bool,
     ) -> Result<(), H::Error> {
         let auth_request = if let EncryptedState::WaitingAuthRequest(ref mut a) = self.state {
             a
@@ -1133,6 +1170,16 @@ impl Encrypted {
 
         let pubkey_algo = map_err!(String::decode(r))?;
         let pubkey_key = map_err!(Bytes::decode(r))?;
+        // decoyd change (PATCHES.md): the host key the client binds its key to comes next,
+        // before any signature, so the signed data below covers it. sshd ends the connection
+        // on any other key than its first exchange's, before looking at the user key.
+        if hostbound {
+            let host_key = map_err!(Bytes::decode(r))?;
+            if host_key.as_ref() != self.initial_host_key.as_slice() {
+                debug!("host-bound request names another host key");
+                return Err(Error::Inconsistent.into());
+            }
+        }
         let key_or_cert = PublicKeyOrCertificate::decode(&pubkey_algo, &pubkey_key);
 
         // Parse the public key or certificate
@@ -2049,6 +2096,18 @@ impl Session {
                     _ => {
                         error!("Received global request failure for unknown request!")
                     }
+                }
+                Ok(())
+            }
+            // decoyd change (PATCHES.md): sshd answers a PING only after authentication (and
+            // so only here), with the same data.
+            msg::PING if self.common.config.ping => {
+                let data = map_err!(Bytes::decode(r))?;
+                if let Some(ref mut enc) = self.common.encrypted {
+                    push_packet!(enc.write, {
+                        enc.write.push(msg::PONG);
+                        map_err!(data.encode(&mut enc.write))?;
+                    });
                 }
                 Ok(())
             }

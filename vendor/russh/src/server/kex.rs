@@ -325,6 +325,12 @@ impl ServerKex {
                         Ok::<_, Error>(blob)
                     })
                     .transpose()?;
+                // decoyd change (PATCHES.md): the blob is made once, and kept for the
+                // host-bound public key method.
+                let host_key_blob = match certificate_blob {
+                    Some(blob) => blob,
+                    None => key.public_key().to_bytes().map_err(Error::from)?,
+                };
 
                 // Look up the key we'll be using to sign the exchange hash
                 let signature_hash_alg = match &names.key {
@@ -337,11 +343,7 @@ impl ServerKex {
                     buffer.clear();
 
                     let mut pubkey_vec = Vec::new();
-                    if let Some(blob) = &certificate_blob {
-                        blob.encode(&mut pubkey_vec)?;
-                    } else {
-                        key.public_key().to_bytes()?.encode(&mut pubkey_vec)?;
-                    }
+                    host_key_blob.encode(&mut pubkey_vec)?;
 
                     let hash = kex.compute_exchange_hash(&pubkey_vec, exchange, &mut buffer)?;
 
@@ -362,11 +364,7 @@ impl ServerKex {
                         false => &msg::KEX_ECDH_REPLY,
                     }
                     .encode(w)?;
-                    if let Some(blob) = &certificate_blob {
-                        blob.encode(w)?;
-                    } else {
-                        key.public_key().to_bytes()?.encode(w)?;
-                    }
+                    host_key_blob.encode(w)?;
                     exchange.server_ephemeral.encode(w)?;
                     signature.encode(w)?;
                     Ok(())
@@ -377,6 +375,7 @@ impl ServerKex {
                     Ok(())
                 })?;
 
+                self.exchange.server_host_key = host_key_blob;
                 let newkeys = compute_keys(
                     hash,
                     kex,

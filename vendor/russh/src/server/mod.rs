@@ -102,6 +102,20 @@ pub struct Config {
     /// The `server-sig-algs` list sent in EXT_INFO, verbatim. A decoyd change (see
     /// PATCHES.md): `None` sends the host key algorithms of `preferred`, as stock russh does.
     pub server_sig_algs: Option<Vec<String>>,
+    /// OpenSSH's `publickey-hostbound@openssh.com` extension (version "0"): listed in EXT_INFO,
+    /// and the `publickey-hostbound-v00@openssh.com` method taken as `publickey` with the
+    /// host key of the first exchange named in the request (and so in what the client signs).
+    /// A decoyd change (see PATCHES.md); off by default.
+    pub publickey_hostbound: bool,
+    /// OpenSSH's `ping@openssh.com` extension (version "0"): listed in EXT_INFO, and a PING
+    /// after authentication answered with a PONG carrying its data. A decoyd change; off by
+    /// default.
+    pub ping: bool,
+    /// OpenSSH's `ext-info-in-auth@openssh.com` (9.6 and later, with `ext-info-s` in the
+    /// server's KEXINIT): a client whose own EXT_INFO names it ("0") gets EXT_INFO again,
+    /// with `server-sig-algs` alone, before the answer to its first `USERAUTH_REQUEST`. A
+    /// decoyd change; off by default.
+    pub ext_info_in_auth: bool,
 }
 
 impl Default for Config {
@@ -130,6 +144,9 @@ impl Default for Config {
             keepalive_max: 3,
             nodelay: false,
             server_sig_algs: None,
+            publickey_hostbound: false,
+            ping: false,
+            ext_info_in_auth: false,
         }
     }
 }

@@ -1510,6 +1510,19 @@ impl Session {
         &self.common.remote_sshid
     }
 
+    /// decoyd change (PATCHES.md): the EXT_INFO packet sent again on the first authentication
+    /// request of a client that asked for it (`Config::ext_info_in_auth`).
+    pub(crate) fn ext_info_in_auth_packet(config: &Config) -> Result<Vec<u8>, Error> {
+        let mut packet = Vec::new();
+        push_packet!(packet, {
+            msg::EXT_INFO.encode(&mut packet)?;
+            1u32.encode(&mut packet)?;
+            "server-sig-algs".encode(&mut packet)?;
+            server_sig_algs(config).encode(&mut packet)?;
+        });
+        Ok(packet)
+    }
+
     pub(crate) fn maybe_send_ext_info(&mut self) -> Result<(), Error> {
         if let Some(ref mut enc) = self.common.encrypted {
             // If client sent a ext-info-c message in the kex list, it supports RFC 8308 extension negotiation.
@@ -1534,24 +1547,23 @@ impl Session {
                 return Ok(());
             }
 
+            let config = &self.common.config;
             push_packet!(enc.write, {
                 msg::EXT_INFO.encode(&mut enc.write)?;
-                1u32.encode(&mut enc.write)?;
+                (1 + u32::from(config.publickey_hostbound) + u32::from(config.ping))
+                    .encode(&mut enc.write)?;
                 "server-sig-algs".encode(&mut enc.write)?;
 
-                // decoyd change (PATCHES.md): the list may be set apart from `preferred`.
-                NameList(match &self.common.config.server_sig_algs {
-                    Some(algs) => algs.clone(),
-                    None => self
-                        .common
-                        .config
-                        .preferred
-                        .key
-                        .iter()
-                        .map(|x| x.to_string())
-                        .collect(),
-                })
-                .encode(&mut enc.write)?;
+                server_sig_algs(config).encode(&mut enc.write)?;
+                // decoyd change (PATCHES.md): OpenSSH's own extensions, in its order.
+                if config.publickey_hostbound {
+                    "publickey-hostbound@openssh.com".encode(&mut enc.write)?;
+                    "0".encode(&mut enc.write)?;
+                }
+                if config.ping {
+                    "ping@openssh.com".encode(&mut enc.write)?;
+                    "0".encode(&mut enc.write)?;
+                }
             });
         }
         Ok(())
@@ -1867,4 +1879,13 @@ mod tests {
             Some(msg::KEXINIT)
         );
     }
+}
+
+/// The `server-sig-algs` value. decoyd change (PATCHES.md): the list may be set apart from
+/// `preferred`, whose host key algorithms stock russh sends.
+fn server_sig_algs(config: &Config) -> NameList {
+    NameList(match &config.server_sig_algs {
+        Some(algs) => algs.clone(),
+        None => config.preferred.key.iter().map(|x| x.to_string()).collect(),
+    })
 }
