@@ -257,30 +257,101 @@ fn a_host_bound_query_is_recorded_and_one_naming_another_host_key_ends_the_conne
 }
 
 #[test]
-fn a_ping_is_answered_after_login_only_and_only_by_builds_that_list_it() {
-    for (profile, answered) in [
-        ("openssh-9.6p1-ubuntu", true),
-        ("openssh-9.2p1-debian", false),
-    ] {
-        let sensor = accepting_sensor(profile);
-        let d = sensor.start();
-        let got = paramiko(&[
-            "ping",
-            "127.0.0.1",
-            &d.addr("ssh").port().to_string(),
-            "deploy",
-            "Zq-Summer-2024",
-            "chaff-1234",
-        ]);
-        assert_eq!(got[0]["before_login"], serde_json::Value::Null, "{profile}");
-        let after = if answered {
-            serde_json::json!("chaff-1234")
-        } else {
-            serde_json::Value::Null
-        };
-        assert_eq!(got[0]["after_login"], after, "{profile}");
-        assert_eq!(got[0]["active"], true, "{profile}");
+fn a_ping_is_answered_before_and_after_login_as_9_6p1_answers_it() {
+    // 9.6p1 (Ubuntu's 3ubuntu13.5 too) answers a PING once the first key exchange is done,
+    // before authentication as well; 9.9p2 stopped that. The Debian build refuses the type,
+    // as the comparison with the real sshd shows.
+    let sensor = accepting_sensor("openssh-9.6p1-ubuntu");
+    let d = sensor.start();
+    let got = paramiko(&[
+        "ping",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+        "chaff-1234",
+    ]);
+    assert_eq!(got[0]["before_login"], "chaff-1234", "{got:#?}");
+    assert_eq!(got[0]["after_login"], "chaff-1234", "{got:#?}");
+    assert_eq!(got[0]["active"], true, "{got:#?}");
+}
+
+/// The paramiko `unknown` mode's answers to `probes` from the server at `addr`.
+fn unexpected_messages(
+    addr: SocketAddr,
+    user: &str,
+    secret: &str,
+    probes: &[&str],
+) -> Vec<serde_json::Value> {
+    let port = addr.port().to_string();
+    let mut args = vec!["unknown", "127.0.0.1", &port, user, secret];
+    args.extend_from_slice(probes);
+    let got = paramiko(&args);
+    assert_eq!(got.len(), probes.len(), "{got:#?}");
+    got
+}
+
+/// The recorded SSH connections, and how many of them ended in a protocol error.
+fn connections_and_protocol_errors(
+    events: &[serde_json::Value],
+) -> (Vec<&serde_json::Value>, usize) {
+    let conns = of_type(events, "ssh_connection");
+    let broken = conns
+        .iter()
+        .filter(|c| c["event"]["ended"] == "protocol_error")
+        .count();
+    (conns, broken)
+}
+
+#[test]
+fn messages_the_9_6p1_build_does_not_expect_get_its_answers() {
+    // From 9.6p1's source (no 9.6 sshd runs here): only type 0 is refused outright; whatever
+    // the state has no use for is answered UNIMPLEMENTED with its sequence number (0 right
+    // after key exchange, in strict mode); a client's EXT_INFO is read only before the
+    // service request; any service but ssh-userauth ends the connection.
+    let sensor = accepting_sensor("openssh-9.6p1-ubuntu");
+    let d = sensor.start();
+    let probes = [
+        "kex/0",
+        "kex/200",
+        "kex/255",
+        "auth/7",
+        "auth/61",
+        "auth/5:ssh-connection",
+        "session/200",
+        "session/50",
+        "session/5:ssh-userauth",
+    ];
+    let got = unexpected_messages(d.addr("ssh"), "deploy", "Zq-Summer-2024", &probes);
+    let answer = |p: &str| got.iter().find(|g| g["probe"] == p).unwrap();
+    let refused = |p: &str, words: &str| {
+        assert_eq!(
+            answer(p)["disconnect"],
+            serde_json::json!([2, words]),
+            "{p}"
+        );
+        assert_eq!(answer(p)["active"], false, "{p}");
+    };
+    refused("kex/0", "Invalid ssh2 packet type: 0");
+    refused(
+        "auth/5:ssh-connection",
+        "bad service request ssh-connection",
+    );
+    for p in probes
+        .iter()
+        .filter(|p| !["kex/0", "auth/5:ssh-connection"].contains(p))
+    {
+        let g = answer(p);
+        assert_eq!(g["unimplemented"], g["sent_seq"], "{p}: {g}");
+        assert!(g["unimplemented"].is_u64(), "{p}: {g}");
+        assert_eq!(g["active"], true, "{p}: {g}");
     }
+
+    // The two it refused are recorded as connections that broke the protocol.
+    let events = sensor.events();
+    let (conns, broken) = connections_and_protocol_errors(&events);
+    assert_eq!(conns.len(), probes.len(), "{events:#?}");
+    assert_eq!(broken, 2, "{conns:#?}");
 }
 
 #[test]
@@ -943,8 +1014,16 @@ fn host_keys_are_made_once_private_and_served() {
     );
 }
 
-#[test]
-fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
+/// The machine's own OpenSSH sshd (Debian 12's 9.2p1) on a loopback port, with fresh host
+/// keys of the three types and `extra` appended to its config. Ended by PID when dropped,
+/// whether the test passed or failed.
+struct RealSshd {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    _process: Ended,
+}
+
+fn real_sshd(extra: &str) -> RealSshd {
     let sshd = Path::new("/usr/sbin/sshd");
     assert!(
         sshd.exists(),
@@ -976,13 +1055,13 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
             dir.path().display()
         ));
     }
+    config.push_str(extra);
     std::fs::write(dir.path().join("sshd_config"), config).unwrap();
     if nix_is_root() {
         // sshd refuses to start as root without its privilege separation folder.
         let _ = std::fs::create_dir_all("/run/sshd");
     }
-    // Ended by PID when the test ends, passed or failed.
-    let _real = Ended(
+    let process = Ended(
         Command::new(sshd)
             .args(["-D", "-e", "-f"])
             .arg(dir.path().join("sshd_config"))
@@ -994,6 +1073,17 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
     wait_for("the real sshd", Duration::from_secs(20), || {
         TcpStream::connect(addr).ok()
     });
+    RealSshd {
+        dir,
+        addr,
+        _process: process,
+    }
+}
+
+#[test]
+fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
+    let real = real_sshd("");
+    let (dir, addr, port) = (&real.dir, real.addr, real.addr.port());
     let (banner, lists) = server_hello(addr);
 
     let sensor = ssh_sensor(&SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"));
@@ -1117,6 +1207,81 @@ fn the_debian_profile_is_what_the_real_debian_sshd_sends() {
     );
     assert_eq!(real_hostbound[2]["active"], false, "{real_hostbound:#?}");
     assert_eq!(real_hostbound, hostbound(d.addr("ssh")));
+}
+
+#[test]
+fn messages_the_debian_build_does_not_expect_get_the_real_debian_sshds_answers() {
+    // Logged in with a key on both, as the user running the test (the only one a test sshd
+    // can let in).
+    let keys = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(keys.path(), 1).remove(0);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    std::fs::write(keys.path().join("authorized_keys"), &public).unwrap();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let user = user.trim();
+    let real = real_sshd(&format!(
+        "AuthorizedKeysFile {}/authorized_keys\nStrictModes no\n",
+        keys.path().display()
+    ));
+    let sensor = ssh_sensor(&format!(
+        "{}accept:\n  - user: {user}\n    key: {}\n",
+        SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"),
+        public.trim()
+    ));
+    let d = sensor.start();
+
+    // Types 0 and 192 and above refused outright before 9.5, whatever the state; the rest
+    // of what a state has no use for answered UNIMPLEMENTED; a request for another service
+    // ends the connection.
+    let mut probes = Vec::new();
+    for (phase, types) in [
+        (
+            "kex",
+            &[
+                "0",
+                "7",
+                "50",
+                "61",
+                "80",
+                "90",
+                "128",
+                "192",
+                "200",
+                "255",
+                "5:ssh-connection",
+            ][..],
+        ),
+        (
+            "auth",
+            &["7", "61", "80", "90", "128", "200", "5:ssh-connection"][..],
+        ),
+        (
+            "session-key",
+            &["0", "5:ssh-userauth", "7", "50", "60", "128", "192", "200"][..],
+        ),
+    ] {
+        probes.extend(types.iter().map(|t| format!("{phase}/{t}")));
+    }
+    let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
+    let secret = key.to_str().unwrap();
+    let theirs = unexpected_messages(real.addr, user, secret, &probes);
+    let ours = unexpected_messages(d.addr("ssh"), user, secret, &probes);
+    for (t, o) in theirs.iter().zip(&ours) {
+        assert_eq!(t, o, "the real sshd / the decoy");
+    }
+    let refused = theirs.iter().filter(|t| !t["disconnect"].is_null()).count();
+    let unimplemented = theirs
+        .iter()
+        .filter(|t| t["unimplemented"].is_u64())
+        .count();
+    assert_eq!((refused, unimplemented), (10, 16), "{theirs:#?}");
+
+    // Each one the real sshd refused, the decoy recorded as a connection that broke the
+    // protocol; every login was an accepted key.
+    let events = sensor.events();
+    let (conns, broken) = connections_and_protocol_errors(&events);
+    assert_eq!(conns.len(), probes.len(), "{events:#?}");
+    assert_eq!(broken, refused, "{conns:#?}");
 }
 
 /// What a server says after its banner to a client whose first line is `line`: the text line

@@ -23,6 +23,16 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
                                    client EXT_INFO of OpenSSH 9.6 and later
                                    (ext-info-in-auth@openssh.com); prints each EXT_INFO the server
                                    sent with how many answers had come before it
+  unknown HOST PORT USER SECRET PROBE...
+                                   for each PROBE, PHASE/TYPE, a connection that sends one
+                                   message of type TYPE after key exchange (PHASE kex), after the
+                                   ssh-userauth service is accepted (auth), or after logging in as
+                                   USER with the password SECRET (session) or the private key
+                                   file SECRET (session-key); its body is a string, a word and a
+                                   byte, or for TYPE N:TEXT the string TEXT alone. Prints, per
+                                   probe, the sequence number it went out with, the UNIMPLEMENTED
+                                   or DISCONNECT that came back within a second (or null), and
+                                   whether the connection is still up
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
   hold HOST PORT N                 N connections through key exchange, held open until stdin
@@ -254,6 +264,64 @@ def extinfo(host, port, user, ask, *pws):
     t.close()
 
 
+def unknown(host, port, user, secret, *probes):
+    for probe in probes:
+        phase, _, kind = probe.partition("/")
+        out(probe=probe, **unexpected_message(host, port, user, secret, phase, kind))
+
+
+def unexpected_message(host, port, user, secret, phase, kind):
+    sock = socket.create_connection((host, int(port)), timeout=20)
+    t = Transport(sock)
+    seen = {}
+    answered = threading.Event()
+
+    def unimplemented(m):
+        seen["unimplemented"] = m.get_int()
+        answered.set()
+
+    def disconnect(m):
+        seen["disconnect"] = [m.get_int(), m.get_text()]
+        answered.set()
+
+    t._handler_table[3] = unimplemented  # SSH2_MSG_UNIMPLEMENTED
+    t._parse_disconnect = disconnect
+    t.start_client(timeout=20)
+    if phase == "auth":
+        accepted = threading.Event()
+        t._handler_table[6] = lambda m: accepted.set()  # SSH2_MSG_SERVICE_ACCEPT
+        m = Message()
+        m.add_byte(bytes([5]))  # SSH2_MSG_SERVICE_REQUEST
+        m.add_string("ssh-userauth")
+        t._send_message(m)
+        accepted.wait(5)
+    elif phase == "session":
+        t.auth_password(user, secret)
+    elif phase == "session-key":
+        t.auth_publickey(user, paramiko.PKey.from_path(secret))
+    m = Message()
+    kind, _, text = kind.partition(":")
+    m.add_byte(bytes([int(kind)]))
+    if text:
+        m.add_string(text)
+    else:
+        m.add_string("probe")
+        m.add_int(7)
+        m.add_boolean(True)
+    seq = t.packetizer._Packetizer__sequence_number_out
+    t._send_message(m)
+    answered.wait(1)
+    time.sleep(0.2)
+    got = dict(
+        sent_seq=seq,
+        unimplemented=seen.get("unimplemented"),
+        disconnect=seen.get("disconnect"),
+        active=t.is_active(),
+    )
+    t.close()
+    return got
+
+
 def kbd(host, port, user):
     t = transport(host, port)
     try:
@@ -327,5 +395,5 @@ def hold(host, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     modes = {"passwords": passwords, "default-passwords": default_passwords,
-             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "hostbound": hostbound, "ping": ping, "extinfo": extinfo, "shell": shell, "exec": exec_, "hold": hold}
+             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "hostbound": hostbound, "ping": ping, "extinfo": extinfo, "unknown": unknown, "shell": shell, "exec": exec_, "hold": hold}
     modes[mode](*args)

@@ -262,6 +262,8 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             ),
             publickey_hostbound: true,
             ping: profile.data().ping,
+            openssh_dispatch: true,
+            invalid_types_from: Some(profile.data().invalid_types_from),
             // sshd reads a client's EXT_INFO since 9.6, the release that lists ext-info-s.
             ext_info_in_auth: profile.data().kex.contains(&"ext-info-s"),
             ..Default::default()

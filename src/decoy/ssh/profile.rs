@@ -103,10 +103,15 @@ pub struct ProfileData {
     /// The `server-sig-algs` extension the build sends after key exchange: every signature
     /// algorithm it can verify a user key with, in its own order, whatever its host keys.
     pub server_sig_algs: &'static [&'static str],
-    /// Whether EXT_INFO lists `ping@openssh.com` (OpenSSH 9.5 and later), which clients of
-    /// 9.5 and later answer with keystroke-timing chaff in interactive sessions. Every
-    /// profile lists `publickey-hostbound@openssh.com` (8.9 and later).
+    /// Whether EXT_INFO lists `ping@openssh.com` (OpenSSH 9.5 and later) and a PING is
+    /// answered, before login too until 9.9p2; clients of 9.5 and later send
+    /// keystroke-timing chaff as PINGs in interactive sessions. Every profile lists
+    /// `publickey-hostbound@openssh.com` (8.9 and later).
     pub ping: bool,
+    /// The first message type the build refuses outright ("Invalid ssh2 packet type"), as
+    /// well as type 0: 192 before OpenSSH 9.5, none (256) from 9.5, which reads PING (192).
+    /// Other types it has no use for are answered UNIMPLEMENTED.
+    pub invalid_types_from: u16,
     /// Algorithms of the build that russh does not implement; left out on the wire.
     pub not_offered: &'static [&'static str],
     /// Host key types, in the order the build loads them.
@@ -184,6 +189,7 @@ static UBUNTU: ProfileData = ProfileData {
     host_key_algorithms: HOST_KEY_ALGORITHMS,
     server_sig_algs: SERVER_SIG_ALGS,
     ping: true,
+    invalid_types_from: 256,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -258,6 +264,7 @@ static DEBIAN: ProfileData = ProfileData {
     host_key_algorithms: HOST_KEY_ALGORITHMS,
     server_sig_algs: SERVER_SIG_ALGS,
     ping: false,
+    invalid_types_from: 192,
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,

@@ -91,10 +91,10 @@ impl Session {
                 EncryptedState::WaitingAuthServiceRequest { accepted, .. },
                 Some((&msg::SERVICE_REQUEST, mut r)),
             ) => {
-                let request = map_err!(String::decode(&mut r))?;
+                let request = map_err!(Bytes::decode(&mut r))?;
                 map_err!(ensure_end(&r))?;
                 debug!("request: {request:?}");
-                if request == "ssh-userauth" {
+                if request.as_ref() == b"ssh-userauth" {
                     let auth_request = server_accept_service(
                         handler.authentication_banner().await?,
                         self.common.config.as_ref().methods.clone(),
@@ -102,6 +102,10 @@ impl Session {
                     )?;
                     *accepted = true;
                     enc.state = EncryptedState::WaitingAuthRequest(auth_request);
+                } else if let Some(refusal) =
+                    map_err!(refuse_service(&request, self.common.config.openssh_dispatch))?
+                {
+                    map_err!(self.protocol_disconnect(&refusal))?;
                 }
                 Ok(())
             }
@@ -109,20 +113,24 @@ impl Session {
             // until a login succeeds, and paramiko's default transport asks again before each
             // attempt. Answer it without touching the attempt in progress or the count.
             (EncryptedState::WaitingAuthRequest(_), Some((&msg::SERVICE_REQUEST, mut r))) => {
-                let request = map_err!(String::decode(&mut r))?;
+                let request = map_err!(Bytes::decode(&mut r))?;
                 map_err!(ensure_end(&r))?;
                 debug!("repeated request: {request:?}");
-                if request == "ssh-userauth" {
+                if request.as_ref() == b"ssh-userauth" {
                     map_err!(server_reaccept_service(&mut enc.write))?;
+                } else if let Some(refusal) =
+                    map_err!(refuse_service(&request, self.common.config.openssh_dispatch))?
+                {
+                    map_err!(self.protocol_disconnect(&refusal))?;
                 }
                 Ok(())
             }
             // decoyd change (PATCHES.md): the client's own EXT_INFO, which OpenSSH 9.6 and later
             // send after NEWKEYS when the server's KEXINIT has `ext-info-s`. Only
             // `ext-info-in-auth@openssh.com` means anything to sshd; a malformed one ends the
-            // connection as it does there.
+            // connection as it does there. sshd 9.6 reads it only before the service request.
             (
-                EncryptedState::WaitingAuthServiceRequest { .. } | EncryptedState::WaitingAuthRequest(_),
+                EncryptedState::WaitingAuthServiceRequest { .. },
                 Some((&msg::EXT_INFO, mut r)),
             ) if self.common.config.ext_info_in_auth => {
                 let n = map_err!(u32::decode(&mut r))?;
@@ -176,10 +184,13 @@ impl Session {
                 }
                 Ok(())
             }
+            // decoyd change (PATCHES.md): sshd reads an answer only while it waits for one.
             (
                 EncryptedState::WaitingAuthRequest(auth),
                 Some((&msg::USERAUTH_INFO_RESPONSE, mut r)),
-            ) => {
+            ) if !self.common.config.openssh_dispatch
+                || matches!(auth.current, Some(CurrentRequest::KeyboardInteractive { .. })) =>
+            {
                 let resp = read_userauth_info_response(
                     rejection_wait_until,
                     handler,
@@ -210,6 +221,7 @@ impl Session {
             (EncryptedState::Authenticated, Some((msg, mut r))) => {
                 self.server_read_authenticated(handler, *msg, &mut r).await
             }
+            (_, Some((&msg, _))) => Ok(map_err!(self.unhandled(msg))?),
             _ => Ok(()),
         }
     }
@@ -913,6 +925,8 @@ mod tests {
             channels: std::collections::HashMap::new(),
             open_global_requests: std::collections::VecDeque::new(),
             kex: SessionKexState::Idle,
+            received_seqn: 0,
+            protocol_error: false,
         }
     }
 
@@ -1431,6 +1445,27 @@ fn server_auth_request_success(buffer: &mut Vec<u8>) {
     push_packet!(buffer, {
         buffer.push(msg::USERAUTH_SUCCESS);
     })
+}
+
+/// decoyd change (PATCHES.md): a request for a service other than "ssh-userauth". sshd ends
+/// the connection with "bad service request NAME" (its message at most 1023 bytes), or
+/// without a word if NAME holds a NUL, which its C string cannot; stock russh ignores the
+/// request.
+fn refuse_service(name: &[u8], openssh: bool) -> Result<Option<String>, Error> {
+    if !openssh {
+        str::from_utf8(name).map_err(|_| Error::Inconsistent)?;
+        return Ok(None);
+    }
+    if name.contains(&0) {
+        return Err(Error::Inconsistent);
+    }
+    let mut refusal = format!("bad service request {}", String::from_utf8_lossy(name));
+    let mut end = refusal.len().min(1023);
+    while !refusal.is_char_boundary(end) {
+        end -= 1;
+    }
+    refusal.truncate(end);
+    Ok(Some(refusal))
 }
 
 async fn read_userauth_info_response<H: Handler + Send, R: Reader>(
@@ -2099,22 +2134,12 @@ impl Session {
                 }
                 Ok(())
             }
-            // decoyd change (PATCHES.md): sshd answers a PING only after authentication (and
-            // so only here), with the same data.
-            msg::PING if self.common.config.ping => {
-                let data = map_err!(Bytes::decode(r))?;
-                if let Some(ref mut enc) = self.common.encrypted {
-                    push_packet!(enc.write, {
-                        enc.write.push(msg::PONG);
-                        map_err!(data.encode(&mut enc.write))?;
-                    });
-                }
-                Ok(())
-            }
-            m => {
-                debug!("unknown message received: {m:?}");
-                Ok(())
-            }
+            // decoyd change (PATCHES.md): `reply` answers a PING outside a key exchange; one
+            // that reaches this point came during a rekey, and is not answered.
+            msg::PING if self.common.config.ping => Ok(()),
+            // decoyd change (PATCHES.md): sshd's session process answers UNIMPLEMENTED to
+            // everything it does not handle, a USERAUTH_REQUEST after the login included.
+            m => Ok(map_err!(self.unhandled(m))?),
         }
     }
 

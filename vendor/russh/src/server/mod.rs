@@ -108,9 +108,20 @@ pub struct Config {
     /// A decoyd change (see PATCHES.md); off by default.
     pub publickey_hostbound: bool,
     /// OpenSSH's `ping@openssh.com` extension (version "0"): listed in EXT_INFO, and a PING
-    /// after authentication answered with a PONG carrying its data. A decoyd change; off by
-    /// default.
+    /// after the first key exchange answered with a PONG carrying its data, before
+    /// authentication too (as OpenSSH 9.5 to 9.9p1 do), but not during a key exchange. A
+    /// decoyd change; off by default.
     pub ping: bool,
+    /// Answer messages as OpenSSH's sshd does when nothing in the current state handles
+    /// them: `UNIMPLEMENTED` with the message's sequence number, and a `DISCONNECT` for a
+    /// request for any service but `ssh-userauth`. A decoyd change (see PATCHES.md); off by
+    /// default (stock russh ignores them).
+    pub openssh_dispatch: bool,
+    /// Message types OpenSSH does not read at all: a message of type 0, or of this type or
+    /// above, ends the connection with "Invalid ssh2 packet type: N" (OpenSSH before 9.5
+    /// refuses 192 and above; 9.5 and later only 0). A decoyd change; `None` (stock) lets
+    /// every type through.
+    pub invalid_types_from: Option<u16>,
     /// OpenSSH's `ext-info-in-auth@openssh.com` (9.6 and later, with `ext-info-s` in the
     /// server's KEXINIT): a client whose own EXT_INFO names it ("0") gets EXT_INFO again,
     /// with `server-sig-algs` alone, before the answer to its first `USERAUTH_REQUEST`. A
@@ -146,6 +157,8 @@ impl Default for Config {
             server_sig_algs: None,
             publickey_hostbound: false,
             ping: false,
+            openssh_dispatch: false,
+            invalid_types_from: None,
             ext_info_in_auth: false,
         }
     }
@@ -1173,6 +1186,8 @@ where
         channels: HashMap::new(),
         open_global_requests: VecDeque::new(),
         kex: SessionKexState::Idle,
+        received_seqn: 0,
+        protocol_error: false,
     };
 
     session.begin_rekey()?;
@@ -1223,6 +1238,15 @@ async fn reply<H: Handler + Send>(
             pkt.seqn.0,
             pkt.buffer.len()
         );
+        // decoyd change (PATCHES.md): sshd refuses a type it never reads before anything else,
+        // during key exchange too.
+        if let Some(from) = session.common.config.invalid_types_from
+            && (*message_type == 0 || u16::from(*message_type) >= from)
+        {
+            session.protocol_disconnect(&format!("Invalid ssh2 packet type: {message_type}"))?;
+            return Ok(());
+        }
+        session.received_seqn = pkt.seqn.0.wrapping_sub(1);
         let (strict_kex, guess_ignored) = match session.kex {
             SessionKexState::InProgress(ref kex) => (kex.strict_kex(), kex.guess_ignored()),
             _ => (session.common.strict_kex, false),
@@ -1238,6 +1262,23 @@ async fn reply<H: Handler + Send>(
         }
 
         if [msg::IGNORE, msg::UNIMPLEMENTED, msg::DEBUG].contains(message_type) {
+            return Ok(());
+        }
+        // decoyd change (PATCHES.md): OpenSSH 9.5 to 9.9p1 answer a PING as soon as the first
+        // key exchange is over, before authentication too, and queue the PONG during a later
+        // one; here it waits for nothing but is not answered during a key exchange (9.9p2's
+        // rule). The reply goes out before the next read, so a flood cannot pile them up.
+        if *message_type == msg::PING
+            && session.common.config.ping
+            && !session.kex.active()
+            && let Some(enc) = session.common.encrypted.as_mut()
+        {
+            let mut r = &pkt.buffer[1..];
+            let data = map_err!(Bytes::decode(&mut r))?;
+            push_packet!(enc.write, {
+                enc.write.push(msg::PONG);
+                map_err!(data.encode(&mut enc.write))?;
+            });
             return Ok(());
         }
     }

@@ -29,6 +29,11 @@ pub struct Session {
     pub(crate) channels: HashMap<ChannelId, ChannelRef>,
     pub(crate) open_global_requests: VecDeque<GlobalRequestResponse>,
     pub(crate) kex: SessionKexState<ServerKex>,
+    // decoyd change (PATCHES.md): the sequence number of the message being handled, which an
+    // UNIMPLEMENTED answer names, and whether the server ended the connection over a
+    // protocol error (a DISCONNECT is sent, then `run` ends in `Error::Inconsistent`).
+    pub(crate) received_seqn: u32,
+    pub(crate) protocol_error: bool,
 }
 
 #[derive(Debug)]
@@ -866,6 +871,9 @@ impl Session {
             }
         }
 
+        if self.protocol_error {
+            return Err(crate::Error::Inconsistent.into());
+        }
         Ok(())
     }
 
@@ -1523,6 +1531,32 @@ impl Session {
         Ok(packet)
     }
 
+    /// decoyd change (PATCHES.md): what sshd's dispatch tables answer to a message nothing
+    /// handles in the current state (`Config::openssh_dispatch`): `UNIMPLEMENTED` naming its
+    /// sequence number. Stock russh ignores it.
+    pub(crate) fn unhandled(&mut self, msg_type: u8) -> Result<(), Error> {
+        debug!("unhandled message type {msg_type}");
+        if !self.common.config.openssh_dispatch {
+            return Ok(());
+        }
+        let seqn = self.received_seqn;
+        if let Some(enc) = self.common.encrypted.as_mut() {
+            push_packet!(enc.write, {
+                enc.write.push(msg::UNIMPLEMENTED);
+                seqn.encode(&mut enc.write)?;
+            });
+        }
+        Ok(())
+    }
+
+    /// decoyd change (PATCHES.md): a DISCONNECT over a protocol error, as sshd's
+    /// `ssh_packet_disconnect` sends it; the session then ends in `Error::Inconsistent`.
+    pub(crate) fn protocol_disconnect(&mut self, description: &str) -> Result<(), Error> {
+        self.protocol_error = true;
+        self.common
+            .disconnect(crate::Disconnect::ProtocolError, description, "")
+    }
+
     pub(crate) fn maybe_send_ext_info(&mut self) -> Result<(), Error> {
         if let Some(ref mut enc) = self.common.encrypted {
             // If client sent a ext-info-c message in the kex list, it supports RFC 8308 extension negotiation.
@@ -1687,6 +1721,8 @@ mod tests {
             channels: HashMap::new(),
             open_global_requests: VecDeque::new(),
             kex: SessionKexState::Idle,
+            received_seqn: 0,
+            protocol_error: false,
         }
     }
 
