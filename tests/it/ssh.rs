@@ -1309,6 +1309,103 @@ fn answer_to_identification(addr: SocketAddr, line: &[u8]) -> String {
     }
 }
 
+/// A plaintext packet as RFC 4253 frames it, with `padding` zero bytes of padding and its
+/// padding length byte set to `padding_byte` (normally `padding`).
+fn plain_packet(payload: &[u8], padding: usize, padding_byte: u8) -> Vec<u8> {
+    let length = (1 + payload.len() + padding) as u32;
+    let mut p = length.to_be_bytes().to_vec();
+    p.push(padding_byte);
+    p.extend_from_slice(payload);
+    p.extend(std::iter::repeat_n(0, padding));
+    p
+}
+
+/// What a server sends after its KEXINIT to a client that identifies itself and then sends
+/// `packet` instead of its own KEXINIT: each packet (a DISCONNECT with its words), then
+/// `closed`, or `no answer` when the server waits on for 3 s.
+fn answer_to_packet(addr: SocketAddr, packet: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut hello = b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec();
+    hello.extend_from_slice(packet);
+    let _ = s.write_all(&hello);
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    let end = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break "closed",
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break "no answer",
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break "no answer",
+            Err(_) => break "closed",
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    };
+    let banner_end = got.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let mut rest = &got[banner_end..];
+    let mut seen = Vec::new();
+    while rest.len() >= 5 {
+        let length = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let padding = rest[4] as usize;
+        let payload = &rest[5..4 + length - padding];
+        rest = &rest[4 + length..];
+        seen.push(match payload[0] {
+            20 => "KEXINIT".to_string(),
+            1 => {
+                let code = u32::from_be_bytes(payload[1..5].try_into().unwrap());
+                let n = u32::from_be_bytes(payload[5..9].try_into().unwrap()) as usize;
+                format!(
+                    "DISCONNECT {code} {}",
+                    String::from_utf8_lossy(&payload[9..9 + n])
+                )
+            }
+            t => format!("type {t}"),
+        });
+    }
+    seen.push(end.to_string());
+    seen.join(", ")
+}
+
+#[test]
+fn malformed_packets_get_the_real_debian_sshds_answers() {
+    let real = real_sshd("");
+    let sensor = ssh_sensor(&SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"));
+    let d = sensor.start();
+    let ignore = [2, b'x', b'x', b'x', b'x', b'x', b'x'];
+    let mut too_long = (256 * 1024 + 8u32).to_be_bytes().to_vec();
+    too_long.extend_from_slice(&[0; 64]);
+    let packets: [(&str, Vec<u8>); 11] = [
+        ("no payload, 9 bytes", plain_packet(&[], 4, 4)),
+        ("no payload, 16 bytes", plain_packet(&[], 11, 11)),
+        ("padding of 2", plain_packet(&[2; 9], 2, 2)),
+        ("padding past the end", plain_packet(&ignore, 4, 200)),
+        ("length 4", vec![0, 0, 0, 4, 4, 0, 0, 0]),
+        ("length above 256 KiB", too_long),
+        ("17 bytes", plain_packet(&ignore[..6], 6, 6)),
+        ("type 200", plain_packet(&[200, 1, 2, 3, 4, 5, 6], 4, 4)),
+        ("type 0", plain_packet(&[0, 1, 2, 3, 4, 5, 6], 4, 4)),
+        (
+            "a service request",
+            plain_packet(b"\x05\0\0\0\x0cssh-userauth", 6, 6),
+        ),
+        ("garbage", vec![0xff; 64]),
+    ];
+    for (what, packet) in &packets {
+        let theirs = answer_to_packet(real.addr, packet);
+        assert!(theirs.starts_with("KEXINIT, "), "{what}: {theirs}");
+        assert!(!theirs.ends_with("no answer"), "{what}: {theirs}");
+        assert_eq!(theirs, answer_to_packet(d.addr("ssh"), packet), "{what}");
+    }
+    assert_eq!(
+        answer_to_packet(d.addr("ssh"), &packets[2].1),
+        "KEXINIT, DISCONNECT 2 Corrupted padlen 2 on input., closed"
+    );
+
+    // Every one ended the connection, and each is recorded.
+    let events = sensor.events();
+    let (conns, _) = connections_and_protocol_errors(&events);
+    assert_eq!(conns.len(), packets.len() + 1, "{events:#?}");
+}
+
 fn nix_is_root() -> bool {
     Command::new("id")
         .arg("-u")

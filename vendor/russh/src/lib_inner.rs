@@ -143,6 +143,10 @@ pub enum Error {
     #[error("Bad packet size: {0}")]
     PacketSize(usize),
 
+    /// Padding shorter than four bytes (a decoyd change, see PATCHES.md).
+    #[error("Corrupted padlen {0} on input.")]
+    CorruptPadding(u8),
+
     /// Message received/sent on unopened channel.
     #[error("Channel not open")]
     WrongChannel,

@@ -225,10 +225,11 @@ impl<C> CommonSession<C> {
         description: &str,
         language_tag: &str,
     ) -> Result<(), crate::Error> {
+        let code = reason as u32;
         let disconnect = |buf: &mut Vec<u8>| {
             push_packet!(buf, {
                 msg::DISCONNECT.encode(buf)?;
-                (reason as u32).encode(buf)?;
+                code.encode(buf)?;
                 description.encode(buf)?;
                 language_tag.encode(buf)?;
             });
@@ -239,7 +240,15 @@ impl<C> CommonSession<C> {
             return if let Some(ref mut enc) = self.encrypted {
                 disconnect(&mut enc.write)
             } else {
-                disconnect(&mut self.packet_writer.buffer().buffer)
+                // decoyd change (PATCHES.md): framed as a packet. Stock russh appended the
+                // bare payload to the output, which a client reads as a corrupt packet.
+                self.packet_writer.write_packet(|buf| {
+                    msg::DISCONNECT.encode(buf)?;
+                    code.encode(buf)?;
+                    description.encode(buf)?;
+                    language_tag.encode(buf)?;
+                    Ok(())
+                })
             };
         }
         Ok(())

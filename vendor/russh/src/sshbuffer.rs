@@ -329,6 +329,8 @@ pub struct SSHBuffer {
     // Sequence numbers are on 32 bits and wrap.
     // https://tools.ietf.org/html/rfc4253#section-6.4
     pub seqn: Wrapping<u32>,
+    // decoyd change (PATCHES.md): read packets by OpenSSH's rules (`cipher::read`).
+    pub openssh_checks: bool,
 }
 
 impl SSHBuffer {
@@ -338,6 +340,7 @@ impl SSHBuffer {
             len: 0,
             bytes: 0,
             seqn: Wrapping(0),
+            openssh_checks: false,
         }
     }
 

@@ -74,6 +74,10 @@ impl super::OpeningKey for OpeningKey {
         )
     }
 
+    fn length_alignment(&self) -> Option<(usize, bool)> {
+        Some((8, true))
+    }
+
     fn tag_len(&self) -> usize {
         chacha20_poly1305_openssh::TAG_LEN
     }

@@ -60,6 +60,10 @@ impl super::OpeningKey for Key {
         0
     }
 
+    fn length_alignment(&self) -> Option<(usize, bool)> {
+        Some((8, false))
+    }
+
     fn open<'a>(
         &mut self,
         _seqn: u32,

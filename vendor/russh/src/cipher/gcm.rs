@@ -112,6 +112,10 @@ impl<N: NonceSequence> super::OpeningKey for OpeningKey<N> {
         encrypted_packet_length.try_into().unwrap()
     }
 
+    fn length_alignment(&self) -> Option<(usize, bool)> {
+        Some((16, true))
+    }
+
     fn tag_len(&self) -> usize {
         self.0.algorithm().tag_len()
     }

@@ -198,6 +198,13 @@ pub(crate) trait OpeningKey {
 
     fn tag_len(&self) -> usize;
 
+    /// decoyd change (PATCHES.md): the block size a packet must be a multiple of, and whether
+    /// the length field is left out of that sum (as with an AEAD cipher, where it is
+    /// authenticated data), as OpenSSH checks it; `None` where no check is made.
+    fn length_alignment(&self) -> Option<(usize, bool)> {
+        None
+    }
+
     fn open<'a>(&mut self, seqn: u32, ciphertext_and_tag: &'a mut [u8]) -> Result<&'a [u8], Error>;
 }
 
@@ -313,6 +320,17 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(
             if len > MAXIMUM_PACKET_LEN {
                 return Err(Error::PacketSize(len));
             }
+            // decoyd change (PATCHES.md): sshd refuses a length below 5 or above 256 KiB, or
+            // one that does not fill whole cipher blocks, before it waits for the rest.
+            if buffer.openssh_checks {
+                let misaligned = cipher.length_alignment().is_some_and(|(block, aad)| {
+                    let counted = if aad { len } else { len + PACKET_LENGTH_LEN };
+                    counted % block != 0
+                });
+                if !(5..=OPENSSH_MAXIMUM_PACKET_LEN).contains(&len) || misaligned {
+                    return Err(Error::PacketSize(len));
+                }
+            }
 
             // A valid packet (with its MAC tag) can never be shorter than the
             // block we already read to probe it; a smaller value would shrink
@@ -345,11 +363,20 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(
 
     let padding_length = *plaintext.first().to_owned().unwrap_or(&0) as usize;
     trace!("reading, padding_length {padding_length:?}");
+    // decoyd change (PATCHES.md): sshd answers padding shorter than RFC 4253's four bytes
+    // with a DISCONNECT of its own (sent by the session, which sees this error).
+    if buffer.openssh_checks && padding_length < 4 {
+        return Err(Error::CorruptPadding(padding_length as u8));
+    }
     let plaintext_end = plaintext
         .len()
         .checked_sub(padding_length)
         .ok_or(Error::IndexOutOfBounds)?;
     let payload_len = plaintext_end.saturating_sub(PADDING_LENGTH_LEN);
+    // decoyd change (PATCHES.md): a packet with no message type ends sshd's connection.
+    if buffer.openssh_checks && payload_len == 0 {
+        return Err(Error::PacketSize(0));
+    }
 
     // Sequence numbers are on 32 bits and wrap.
     // https://tools.ietf.org/html/rfc4253#section-6.4
@@ -366,6 +393,8 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(
 pub(crate) const PACKET_LENGTH_LEN: usize = 4;
 
 const MINIMUM_PACKET_LEN: usize = 16;
+// decoyd change (PATCHES.md): OpenSSH's PACKET_MAX_SIZE, which it enforces on the length field.
+const OPENSSH_MAXIMUM_PACKET_LEN: usize = 256 * 1024;
 // Keep the transport limit aligned with the 256 KiB channel packet baseline.
 const MAXIMUM_PACKET_LEN_BASELINE: usize = 256 * 1024;
 const CHANNEL_DATA_PACKET_OVERHEAD: usize = 1 + 4 + 4;

@@ -648,7 +648,8 @@ impl Session {
         map_err!(self.common.packet_writer.flush_into(&mut stream).await)?;
 
         let (stream_read, mut stream_write) = stream.split();
-        let buffer = SSHBuffer::new();
+        let mut buffer = SSHBuffer::new();
+        buffer.openssh_checks = self.common.config.openssh_dispatch;
 
         // Allow handing out references to the cipher
         let mut opening_cipher = Box::new(clear::Key) as Box<dyn OpeningKey + Send>;
@@ -723,6 +724,18 @@ impl Session {
                 r = &mut reading => {
                     let (stream_read, mut buffer, mut opening_cipher) = match r {
                         Ok((_, stream_read, buffer, opening_cipher)) => (stream_read, buffer, opening_cipher),
+                        // decoyd change (PATCHES.md): sshd says why before it closes.
+                        Err(Error::CorruptPadding(n)) => {
+                            self.protocol_disconnect(&format!("Corrupted padlen {n} on input."))?;
+                            self.flush()?;
+                            crate::flush_or_timeout(
+                                &mut self.common.packet_writer,
+                                &mut stream_write,
+                                inactivity_timer.as_mut(),
+                            )
+                            .await?;
+                            return Err(Error::CorruptPadding(n).into());
+                        }
                         Err(e) => return Err(e.into())
                     };
                     if buffer.buffer.len() < 5 {
