@@ -862,7 +862,7 @@ fn nmap_and_ssh_audit_see_the_profiles_and_host_keys_survive_a_restart() {
     );
     assert!(
         text.contains(&format!(
-            "{}/tcp open  ssh     OpenSSH 9.2p1 Debian 2+deb12u4 (protocol 2.0)",
+            "{}/tcp open  ssh     OpenSSH 9.2p1 Debian 2+deb12u10 (protocol 2.0)",
             db.port()
         )),
         "{text}"

@@ -244,8 +244,9 @@ static UBUNTU: ProfileData = ProfileData {
 
 static DEBIAN: ProfileData = ProfileData {
     name: "openssh-9.2p1-debian",
-    // deb12u4 (December 2024) and later offer sntrup761 under both names.
-    id: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u4",
+    // deb12u4 (December 2024) and later offer sntrup761 under both names. deb12u10 is the
+    // Debian 12 package the tests compare the profile with, so its patch level is current.
+    id: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10",
     kex: &[
         "sntrup761x25519-sha512",
         "sntrup761x25519-sha512@openssh.com",
