@@ -1415,6 +1415,50 @@ fn nix_is_root() -> bool {
 }
 
 #[test]
+fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
+    // Detectors log in and look for a dead host: `which ls` printing nothing, a load of
+    // 0.00 everywhere, `free` the same twice, processes that started on a fixed date.
+    let sensor = ssh_sensor(&format!(
+        "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\n"
+    ));
+    let d = sensor.start();
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some("which ls; uptime; free; free; ps aux"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "/usr/bin/ls");
+    let (up, load) = lines[1].split_once("load average: ").expect(lines[1]);
+    let load: Vec<f64> = load.split(", ").map(|v| v.parse().unwrap()).collect();
+    assert!(load.iter().any(|v| *v > 0.0), "{}", lines[1]);
+    assert!(up.contains(" 1 user, "), "{up}");
+    assert!(lines[2].trim_start().starts_with("total"), "{out}");
+    let (first, second) = (lines[3], lines[6]);
+    assert!(
+        first.starts_with("Mem:") && second.starts_with("Mem:"),
+        "{out}"
+    );
+    assert_ne!(first, second, "memory in use moves between calls");
+    // Services started at boot: within the uptime `uptime` gives, never in the future.
+    let init = lines.iter().find(|l| l.ends_with(" /sbin/init")).unwrap();
+    let start = init.split_whitespace().nth(8).unwrap();
+    let days_up: u64 = up
+        .split_once(" up ")
+        .and_then(|(_, r)| r.split_once(" day"))
+        .map_or(0, |(n, _)| n.trim().parse().unwrap());
+    if days_up == 0 {
+        assert!(start.contains(':'), "{init} / {up}");
+    } else {
+        assert!(start.len() == 5 && !start.contains(':'), "{init} / {up}");
+    }
+}
+
+#[test]
 fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_recorded() {
     let sensor = ssh_sensor(&format!(
         "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\nshell:\n  hostname: build-07\n  files:\n    /home/deploy/notes.txt: \"db: 10.0.4.20\\n\"\n"

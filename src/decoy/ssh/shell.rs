@@ -113,6 +113,23 @@ impl Host {
         }
     }
 
+    /// When the fake host last booted: a time within the last 40 days that stays put across
+    /// restarts (derived from the host name), as a host rebooted for its monthly patches.
+    pub fn booted(&self) -> SystemTime {
+        const PERIOD: u64 = 40 * 86_400;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let offset = self.hostname.bytes().fold(0x811c_9dc5_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0193)
+        }) % PERIOD;
+        let mut boot = now - now % PERIOD + offset;
+        if boot > now {
+            boot -= PERIOD;
+        }
+        UNIX_EPOCH + std::time::Duration::from_secs(boot)
+    }
+
     /// The user with this login name.
     pub fn user(&self, name: &str) -> Option<&User> {
         self.users.iter().find(|u| u.name == name)
@@ -179,6 +196,8 @@ pub struct Shell {
     interactive: bool,
     line: u32,
     last_status: u32,
+    /// When the session began: the START of its `-bash` in `ps`.
+    started: SystemTime,
 }
 
 impl Shell {
@@ -193,6 +212,7 @@ impl Shell {
             interactive,
             line: 0,
             last_status: 0,
+            started: SystemTime::now(),
         }
     }
 
@@ -331,6 +351,26 @@ impl Shell {
                 }
             }
             "ps" => self.ps(&args, out),
+            "uptime" => {
+                let load = load_averages(&mut rand::rng());
+                out.stdout
+                    .push_str(&uptime(SystemTime::now(), self.host.booted(), load));
+            }
+            "free" => {
+                let used = used_memory_kib(&mut rand::rng());
+                out.stdout.push_str(&free(&args, used));
+            }
+            "which" => {
+                let mut found = !args.is_empty();
+                for a in &args {
+                    if EXTERNAL_COMMANDS.contains(a) {
+                        let _ = writeln!(out.stdout, "/usr/bin/{a}");
+                    } else {
+                        found = false;
+                    }
+                }
+                out.status = u32::from(!found);
+            }
             "echo" => {
                 let (newline, rest) = match args.first() {
                     Some(&"-n") => (false, &args[1..]),
@@ -553,31 +593,164 @@ impl Shell {
             ),
             ("root", base - 9, "Ss", "sshd: {u} [priv]"),
         ];
+        let now = SystemTime::now();
+        let (boot, login, run) = (
+            ps_start(self.host.booted(), now),
+            ps_start(self.started, now),
+            ps_start(now, now),
+        );
         let _ = writeln!(
             out.stdout,
             "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND"
         );
         for (user, pid, stat, cmd) in rows {
             let cmd = cmd.replace("{u}", u);
+            // The session's sshd began with the login; everything else at boot.
+            let boot = if cmd.ends_with("[priv]") {
+                &login
+            } else {
+                &boot
+            };
             let tty = if stat.ends_with('+') { "tty1" } else { "?" };
             let _ = writeln!(
                 out.stdout,
-                "{user:<8} {pid:>7}  0.0  0.1  {:>6} {:>5} {tty:<8} {stat:<4} Dec09   0:00 {cmd}",
+                "{user:<8} {pid:>7}  0.0  0.1  {:>6} {:>5} {tty:<8} {stat:<4} {boot}   0:00 {cmd}",
                 10000 + pid * 7,
                 5000 + pid % 900
             );
         }
         let _ = writeln!(
             out.stdout,
-            "{u:<8} {:>7}  0.0  0.0   8652  5376 pts/0    Ss   09:12   0:00 -bash",
+            "{u:<8} {:>7}  0.0  0.0   8652  5376 pts/0    Ss   {login}   0:00 -bash",
             base
         );
         let _ = writeln!(
             out.stdout,
-            "{u:<8} {:>7}  0.0  0.0  11320  4608 pts/0    R+   09:14   0:00 ps {}",
+            "{u:<8} {:>7}  0.0  0.0  11320  4608 pts/0    R+   {run}   0:00 ps {}",
             base + 17 + self.line,
             args.join(" ")
         );
+    }
+}
+
+/// The programs the fake host answers for that live in `/usr/bin` (what `which` finds).
+/// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
+const EXTERNAL_COMMANDS: &[&str] = &[
+    "cat", "echo", "free", "hostname", "id", "ls", "ps", "pwd", "uname", "uptime", "which",
+    "whoami",
+];
+
+/// The fake host's memory, in KiB: a 4 GiB virtual machine's `MemTotal`.
+const MEMORY_KIB: u64 = 4_013_572;
+
+/// Load averages over 1, 5 and 15 minutes of a host that mostly idles: a little higher over
+/// the last minute than over fifteen, and never the same twice.
+fn load_averages(rng: &mut impl rand::Rng) -> [f64; 3] {
+    let fifteen = rng.random_range(0.01..0.09);
+    let five = fifteen + rng.random_range(0.0..0.08);
+    let one = five + rng.random_range(-0.04..0.2_f64);
+    [one.max(0.0), five, fifteen]
+}
+
+/// Memory in use, in KiB: about a fifth of the host's, moving a little from call to call.
+fn used_memory_kib(rng: &mut impl rand::Rng) -> u64 {
+    MEMORY_KIB / 5 + rng.random_range(0..24_000)
+}
+
+/// `uptime` as procps 4 prints it, with one user (the session).
+fn uptime(now: SystemTime, booted: SystemTime, load: [f64; 3]) -> String {
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (now_s, up) = (secs(now), secs(now).saturating_sub(secs(booted)));
+    let (days, hours, minutes) = (up / 86_400, up / 3600 % 24, up / 60 % 60);
+    let mut line = format!(
+        " {:02}:{:02}:{:02} up ",
+        now_s / 3600 % 24,
+        now_s / 60 % 60,
+        now_s % 60
+    );
+    if days > 0 {
+        let _ = write!(line, "{days} {}, ", if days > 1 { "days" } else { "day" });
+    }
+    if hours > 0 {
+        let _ = write!(line, "{hours:2}:{minutes:02}, ");
+    } else {
+        let _ = write!(line, "{minutes} min, ");
+    }
+    let _ = writeln!(
+        line,
+        " 1 user,  load average: {:.2}, {:.2}, {:.2}",
+        load[0], load[1], load[2]
+    );
+    line
+}
+
+/// `free` as procps 4 prints it (KiB by default, `-m` MiB, `-g` GiB), for a host using
+/// `used` KiB, with no swap.
+fn free(args: &[&str], used: u64) -> String {
+    let flag = |c: char| args.iter().any(|a| a.starts_with('-') && a.contains(c));
+    let human = flag('h');
+    let shift = if flag('g') {
+        20
+    } else if flag('m') {
+        10
+    } else {
+        0
+    };
+    let (shared, cache) = (11_264, MEMORY_KIB / 4 + used / 9);
+    let free = MEMORY_KIB - used - cache;
+    let available = free + cache - shared;
+    let row = |label: &str, values: &[u64]| {
+        let mut line = format!("{label:<8}");
+        for v in values {
+            if human {
+                let _ = write!(line, "{:>12}", human_size(*v));
+            } else {
+                let _ = write!(line, "{:>12}", v >> shift);
+            }
+        }
+        line.push('\n');
+        line
+    };
+    format!(
+        "               total        used        free      shared  buff/cache   available\n{}{}",
+        row("Mem:", &[MEMORY_KIB, used, free, shared, cache, available]),
+        row("Swap:", &[0, 0, 0])
+    )
+}
+
+/// A size in KiB as `free -h` writes it: one decimal while that takes at most three
+/// characters, else the whole number (truncated), in the largest unit under 1024.
+fn human_size(kib: u64) -> String {
+    if kib == 0 {
+        return "0B".into();
+    }
+    let mut value = kib as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < 3 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let unit = ["Ki", "Mi", "Gi", "Ti"][unit];
+    let tenths = format!("{value:.1}");
+    if tenths.len() <= 3 {
+        format!("{tenths}{unit}")
+    } else {
+        format!("{}{unit}", value as u64)
+    }
+}
+
+/// A process's START column as procps writes it: the time of day for one started in the
+/// last 24 hours, else month and day (`Dec09`), else the year.
+fn ps_start(started: SystemTime, now: SystemTime) -> String {
+    let ago = now.duration_since(started).map_or(0, |d| d.as_secs());
+    let c = ctime(started); // "Tue Dec 10 09:12:01 2024"
+    if ago < 86_400 {
+        c[11..16].to_string()
+    } else if ago < 365 * 86_400 {
+        // ctime pads the day with a space, procps with a zero.
+        format!("{}{}", &c[4..7], c[8..10].replace(' ', "0"))
+    } else {
+        c[20..].to_string()
     }
 }
 
@@ -1017,6 +1190,78 @@ mod tests {
     }
 
     #[test]
+    fn uptime_and_free_print_as_procps_4_does() {
+        let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
+        // Figures and layout as the real procps 4.0.2 printed them on this project's machine.
+        let now = 1_765_053_855; // 20:44:15
+        assert_eq!(
+            uptime(at(now), at(now - 10 * 3600 - 59 * 60 - 3), [0.0, 0.0, 0.05]),
+            " 20:44:15 up 10:59,  1 user,  load average: 0.00, 0.00, 0.05\n"
+        );
+        assert_eq!(
+            uptime(at(now), at(now - 3 * 86_400 - 7 * 60), [0.25, 0.1, 0.04]),
+            " 20:44:15 up 3 days, 7 min,  1 user,  load average: 0.25, 0.10, 0.04\n"
+        );
+        assert_eq!(
+            uptime(at(now), at(now - 86_400 - 4 * 3600), [0.0; 3]),
+            " 20:44:15 up 1 day,  4:00,  1 user,  load average: 0.00, 0.00, 0.00\n"
+        );
+        for (kib, shown) in [
+            (24_683_784, "23Gi"),
+            (370_948, "362Mi"),
+            (10_220, "9Mi"),
+            (4_013_572, "3.8Gi"),
+            (0, "0B"),
+        ] {
+            assert_eq!(human_size(kib), shown, "{kib}");
+        }
+        let m = free(&["-m"], 812_000);
+        let lines: Vec<&str> = m.lines().collect();
+        assert_eq!(
+            lines[0],
+            "               total        used        free      shared  buff/cache   available"
+        );
+        assert_eq!(lines[2], "Swap:              0           0           0");
+        let mem: Vec<u64> = lines[1][4..]
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(mem[0], MEMORY_KIB >> 10);
+        assert_eq!(mem[1], 812_000 >> 10);
+        // total = used + free + buff/cache, as the kernel's figures add up (to rounding).
+        assert!(mem[0].abs_diff(mem[1] + mem[2] + mem[4]) <= 2, "{m}");
+        assert!(free(&["-h"], 812_000).contains("Mem:           3.8Gi"));
+
+        // Never the same twice, as a live host's figures are not; always low.
+        let mut rng = rand::rng();
+        let loads: Vec<[f64; 3]> = (0..50).map(|_| load_averages(&mut rng)).collect();
+        assert!(
+            loads
+                .iter()
+                .all(|l| l.iter().all(|v| (0.0..0.4).contains(v)))
+        );
+        assert!(loads.windows(2).any(|w| w[0] != w[1]));
+        assert!(loads.iter().all(|l| l.iter().any(|v| *v >= 0.005)));
+    }
+
+    #[test]
+    fn which_finds_the_programs_the_host_has() {
+        let h = host(Profile::Openssh96Ubuntu);
+        let o = run(&h, false, "which ls cat");
+        assert_eq!(
+            (o.stdout.as_str(), o.status),
+            ("/usr/bin/ls\n/usr/bin/cat\n", 0)
+        );
+        let o = run(&h, false, "which cd nmap");
+        assert_eq!((o.stdout.as_str(), o.status), ("", 1));
+        assert_eq!(run(&h, false, "which").status, 1);
+        let booted = h.booted();
+        let age = SystemTime::now().duration_since(booted).unwrap();
+        assert!(age.as_secs() < 40 * 86_400, "{age:?}");
+        assert_eq!(booted, h.booted(), "the boot time stays put");
+    }
+
+    #[test]
     fn ctime_formats_as_c_does() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_733_821_921);
         assert_eq!(ctime(t), "Tue Dec 10 09:12:01 2024");
@@ -1029,10 +1274,28 @@ mod tests {
         let o = run(&h, true, "ps");
         assert!(o.stdout.starts_with("    PID TTY          TIME CMD\n"));
         assert!(o.stdout.contains(" pts/0    00:00:00 bash\n"));
+        let aux = run(&h, true, "ps aux").stdout;
+        assert!(aux.contains("sshd: deploy [priv]"));
+        // Services started at the host's boot, the session now: the START column agrees
+        // with `uptime`, not with a date fixed in the code.
+        let now = SystemTime::now();
+        let boot = ps_start(h.booted(), now);
+        let init = aux.lines().find(|l| l.ends_with(" /sbin/init")).unwrap();
+        assert!(init.contains(&format!(" {boot} ")), "{init}");
+        let bash = aux.lines().find(|l| l.ends_with(" -bash")).unwrap();
         assert!(
-            run(&h, true, "ps aux")
-                .stdout
-                .contains("sshd: deploy [priv]")
+            bash.contains(&format!(" {} ", ps_start(now, now))),
+            "{bash}"
         );
+    }
+
+    #[test]
+    fn ps_start_is_written_as_procps_writes_it() {
+        let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let now = 1_733_821_921; // Tue Dec 10 09:12:01 2024
+        assert_eq!(ps_start(at(now - 3600), at(now)), "08:12");
+        assert_eq!(ps_start(at(now - 86_400), at(now)), "Dec09");
+        assert_eq!(ps_start(at(now - 8 * 86_400), at(now)), "Dec02");
+        assert_eq!(ps_start(at(now - 400 * 86_400), at(now)), "2023");
     }
 }
