@@ -1427,7 +1427,7 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "deploy",
         "Zq-Summer-2024",
         &["-o", "PubkeyAuthentication=no"],
-        Some("which ls; uptime; free; free; ps aux"),
+        Some("which ls; uptime; free; free; ps aux; nproc; grep -c name /proc/cpuinfo"),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();
@@ -1444,6 +1444,8 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "{out}"
     );
     assert_ne!(first, second, "memory in use moves between calls");
+    // The processor count agrees between nproc and /proc/cpuinfo, through grep.
+    assert_eq!(lines[lines.len() - 2..], ["2", "2"], "{out}");
     // Services started at boot: within the uptime `uptime` gives, never in the future.
     let init = lines.iter().find(|l| l.ends_with(" /sbin/init")).unwrap();
     let start = init.split_whitespace().nth(8).unwrap();

@@ -86,6 +86,7 @@ impl Host {
             distro.debian_version.to_string(),
         );
         files.insert("/etc/shadow".to_string(), String::new());
+        files.insert("/proc/cpuinfo".to_string(), cpuinfo());
         for (path, content) in extra {
             files.insert(normalize("/", path), content.clone());
         }
@@ -244,7 +245,10 @@ impl Shell {
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
         let mut out = Output::default();
         let commands = split_commands(line);
+        // What the previous stage of a pipeline wrote, for this stage to read.
+        let mut piped: Option<String> = None;
         for (i, &(cmd, sep)) in commands.iter().enumerate() {
+            let stdin = piped.take().filter(|_| sep == Sep::Pipe);
             let skip = match sep {
                 Sep::And => out.status != 0,
                 Sep::Or => out.status == 0,
@@ -258,10 +262,10 @@ impl Shell {
                 continue;
             }
             let shown = out.stdout.len();
-            self.command(&words, &mut out);
+            self.command(&words, stdin.as_deref(), &mut out);
             // What a stage writes into a pipe is read by the next stage, not shown.
             if commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe) {
-                out.stdout.truncate(shown);
+                piped = Some(out.stdout.split_off(shown));
             }
             self.last_status = out.status;
             if out.exit {
@@ -290,7 +294,8 @@ impl Shell {
         }
     }
 
-    fn command(&mut self, words: &[String], out: &mut Output) {
+    /// Runs one command; `stdin` is what the previous stage of a pipeline wrote.
+    fn command(&mut self, words: &[String], stdin: Option<&str>, out: &mut Output) {
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         out.status = 0;
         match words[0].as_str() {
@@ -332,23 +337,57 @@ impl Shell {
             }
             "ls" => self.ls(&args, out),
             "cat" => {
-                for a in args.iter().filter(|a| !a.starts_with('-')) {
-                    let path = normalize(&self.cwd, &expand_home(a, &self.user));
-                    if let Some(content) = self.host.files.get(&path) {
-                        if path == "/etc/shadow" && self.user.uid != 0 {
-                            let _ = writeln!(out.stderr, "cat: {a}: Permission denied");
-                            out.status = 1;
-                        } else {
-                            out.stdout.push_str(content);
-                        }
-                    } else if self.host.dirs.contains(&path) {
-                        let _ = writeln!(out.stderr, "cat: {a}: Is a directory");
-                        out.status = 1;
+                for (_, text) in self.inputs("cat", &args, stdin, out) {
+                    out.stdout.push_str(&text);
+                }
+            }
+            "grep" => self.grep(&args, stdin, out),
+            "head" | "tail" => {
+                let name = words[0].as_str();
+                let (count, files) = line_count(&args);
+                let inputs = self.inputs(name, &files, stdin, out);
+                let titled = inputs.len() > 1;
+                for (i, (title, text)) in inputs.iter().enumerate() {
+                    if titled {
+                        let gap = if i > 0 { "\n" } else { "" };
+                        let _ = writeln!(out.stdout, "{gap}==> {title} <==");
+                    }
+                    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+                    let kept = if name == "head" {
+                        &lines[..count.min(lines.len())]
                     } else {
-                        let _ = writeln!(out.stderr, "cat: {a}: No such file or directory");
-                        out.status = 1;
+                        &lines[lines.len().saturating_sub(count)..]
+                    };
+                    out.stdout.extend(kept.iter().copied());
+                }
+            }
+            "wc" => self.wc(&args, stdin, out),
+            "awk" => {
+                // `-F SEP` / `-FSEP`, then the program, then files (else standard input).
+                let mut sep = None;
+                let mut rest = Vec::new();
+                let mut it = args.iter().copied();
+                while let Some(a) = it.next() {
+                    match a.strip_prefix("-F") {
+                        Some("") => sep = it.next(),
+                        Some(s) => sep = Some(s),
+                        None => rest.push(a),
                     }
                 }
+                if rest.is_empty() {
+                    out.stderr.push_str(
+                        "usage: mawk [-F value] [-v var=value] [--] 'program text' [file ...]\n",
+                    );
+                    out.status = 2;
+                    return;
+                }
+                let program = rest.remove(0);
+                for (_, text) in self.inputs("awk", &rest, stdin, out) {
+                    awk(program, sep, &text, out);
+                }
+            }
+            "nproc" => {
+                let _ = writeln!(out.stdout, "{CPUS}");
             }
             "ps" => self.ps(&args, out),
             "uptime" => {
@@ -514,6 +553,8 @@ impl Shell {
 
     fn long_fields(&self, path: &str, shown: &str) -> [String; 5] {
         let (kind, mode, size) = match self.host.files.get(path) {
+            // The kernel's files under /proc are read-only and list as empty.
+            Some(_) if path.starts_with("/proc/") => ('-', "r--r--r--", 0),
             Some(c) => (
                 '-',
                 if path == "/etc/shadow" {
@@ -546,6 +587,181 @@ impl Shell {
             size.to_string(),
             shown.to_string(),
         ]
+    }
+
+    /// What a text tool reads: the files named in `args` (those that are not flags), else
+    /// its standard input. Each comes with the name the tool titles it by. Files it cannot
+    /// read are reported as coreutils reports them and set status 1 (grep's 2).
+    fn inputs(
+        &self,
+        tool: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        out: &mut Output,
+    ) -> Vec<(String, String)> {
+        let names: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| *a == "-" || !a.starts_with('-'))
+            .collect();
+        if names.is_empty() {
+            return vec![("-".into(), stdin.unwrap_or_default().to_string())];
+        }
+        let mut read = Vec::new();
+        for a in names {
+            if a == "-" {
+                read.push(("(standard input)".into(), stdin.unwrap_or_default().into()));
+                continue;
+            }
+            let path = normalize(&self.cwd, &expand_home(a, &self.user));
+            let problem = match self.host.files.get(&path) {
+                Some(_) if path == "/etc/shadow" && self.user.uid != 0 => "Permission denied",
+                Some(content) => {
+                    read.push((a.to_string(), content.clone()));
+                    continue;
+                }
+                None if self.host.dirs.contains(&path) => "Is a directory",
+                None => "No such file or directory",
+            };
+            let _ = writeln!(out.stderr, "{tool}: {a}: {problem}");
+            out.status = if tool == "grep" { 2 } else { 1 };
+        }
+        read
+    }
+
+    /// `grep` with a fixed pattern (a plain word, as scripts probing a host grep for), and
+    /// `-i`, `-v`, `-c`, `-n`, `-w`, `-q`, `-h`; regular-expression syntax matches itself.
+    fn grep(&self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
+        let mut flags = String::new();
+        let mut rest = Vec::new();
+        let mut pattern: Option<&str> = None;
+        for a in args {
+            match a.strip_prefix('-') {
+                Some(f) if !f.is_empty() && pattern.is_none() && rest.is_empty() => {
+                    flags.push_str(f)
+                }
+                _ if pattern.is_none() => pattern = Some(a),
+                _ => rest.push(*a),
+            }
+        }
+        let Some(pattern) = pattern else {
+            out.stderr.push_str(
+                "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n",
+            );
+            out.status = 2;
+            return;
+        };
+        let has = |c: char| flags.contains(c);
+        let fold = |t: &str| {
+            if has('i') {
+                t.to_lowercase()
+            } else {
+                t.to_string()
+            }
+        };
+        let needle = fold(pattern);
+        let matches = |line: &str| {
+            let hay = fold(line);
+            let found = if has('w') {
+                hay.match_indices(&needle).any(|(at, m)| {
+                    let word = |c: char| c.is_alphanumeric() || c == '_';
+                    !hay[..at].ends_with(word) && !hay[at + m.len()..].starts_with(word)
+                })
+            } else {
+                hay.contains(&needle)
+            };
+            found != has('v')
+        };
+        let inputs = self.inputs("grep", &rest, stdin, out);
+        let titled = inputs.len() > 1 && !has('h');
+        let mut any = false;
+        for (title, text) in &inputs {
+            let mut count = 0;
+            for (n, line) in text.lines().enumerate() {
+                if !matches(line) {
+                    continue;
+                }
+                count += 1;
+                any = true;
+                if has('c') || has('q') {
+                    continue;
+                }
+                if titled {
+                    let _ = write!(out.stdout, "{title}:");
+                }
+                if has('n') {
+                    let _ = write!(out.stdout, "{}:", n + 1);
+                }
+                let _ = writeln!(out.stdout, "{line}");
+            }
+            if has('c') && !has('q') {
+                if titled {
+                    let _ = write!(out.stdout, "{title}:");
+                }
+                let _ = writeln!(out.stdout, "{count}");
+            }
+        }
+        if out.status != 2 {
+            out.status = u32::from(!any);
+        }
+    }
+
+    /// `wc` with `-l`, `-w`, `-c` (all three without flags), as coreutils lays them out:
+    /// standard input alone in columns of seven, files in the width of the largest total.
+    fn wc(&self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
+        let flags: String = args.iter().filter_map(|a| a.strip_prefix('-')).collect();
+        let want: Vec<char> = ['l', 'w', 'c']
+            .into_iter()
+            .filter(|c| flags.is_empty() || flags.contains(*c))
+            .collect();
+        let inputs = self.inputs("wc", args, stdin, out);
+        let counts: Vec<(String, [usize; 3])> = inputs
+            .iter()
+            .map(|(t, text)| {
+                let c = [
+                    text.matches('\n').count(),
+                    text.split_whitespace().count(),
+                    text.len(),
+                ];
+                (t.clone(), c)
+            })
+            .collect();
+        let mut total = [0; 3];
+        for (_, c) in &counts {
+            for i in 0..3 {
+                total[i] += c[i];
+            }
+        }
+        let from_stdin = inputs.len() == 1 && inputs[0].0 == "-";
+        let width = if want.len() == 1 && inputs.len() == 1 {
+            1
+        } else if from_stdin {
+            7
+        } else {
+            total[2].to_string().len()
+        };
+        let mut rows = counts;
+        if rows.len() > 1 {
+            rows.push(("total".into(), total));
+        }
+        for (title, c) in rows {
+            let cells: Vec<String> = want
+                .iter()
+                .map(|w| {
+                    let v = c[match w {
+                        'l' => 0,
+                        'w' => 1,
+                        _ => 2,
+                    }];
+                    format!("{v:>width$}")
+                })
+                .collect();
+            let _ = write!(out.stdout, "{}", cells.join(" "));
+            if title != "-" {
+                let _ = write!(out.stdout, " {title}");
+            }
+            out.stdout.push('\n');
+        }
     }
 
     fn ps(&self, args: &[&str], out: &mut Output) {
@@ -636,9 +852,108 @@ impl Shell {
 /// The programs the fake host answers for that live in `/usr/bin` (what `which` finds).
 /// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
 const EXTERNAL_COMMANDS: &[&str] = &[
-    "cat", "echo", "free", "hostname", "id", "ls", "ps", "pwd", "uname", "uptime", "which",
-    "whoami",
+    "awk", "cat", "echo", "free", "grep", "head", "hostname", "id", "ls", "nproc", "ps", "pwd",
+    "tail", "uname", "uptime", "wc", "which", "whoami",
 ];
+
+/// The fake host's processors: what `nproc` prints and `/proc/cpuinfo` lists.
+const CPUS: usize = 2;
+
+/// `/proc/cpuinfo` of a two-processor KVM guest on a Skylake host, as cloud providers run.
+fn cpuinfo() -> String {
+    let mut text = String::new();
+    for n in 0..CPUS {
+        let _ = write!(
+            text,
+            "processor\t: {n}\n\
+             vendor_id\t: GenuineIntel\n\
+             cpu family\t: 6\n\
+             model\t\t: 85\n\
+             model name\t: Intel Xeon Processor (Skylake, IBRS)\n\
+             stepping\t: 4\n\
+             microcode\t: 0x1\n\
+             cpu MHz\t\t: 2095.076\n\
+             cache size\t: 16384 KB\n\
+             physical id\t: {n}\n\
+             siblings\t: 1\n\
+             core id\t\t: 0\n\
+             cpu cores\t: 1\n\
+             apicid\t\t: {n}\n\
+             initial apicid\t: {n}\n\
+             fpu\t\t: yes\n\
+             fpu_exception\t: yes\n\
+             cpuid level\t: 13\n\
+             wp\t\t: yes\n\
+             flags\t\t: {CPU_FLAGS}\n\
+             bugs\t\t: cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs taa itlb_multihit mmio_stale_data retbleed gds bhi\n\
+             bogomips\t: 4190.15\n\
+             clflush size\t: 64\n\
+             cache_alignment\t: 64\n\
+             address sizes\t: 40 bits physical, 48 bits virtual\n\
+             power management:\n\n"
+        );
+    }
+    text
+}
+
+const CPU_FLAGS: &str = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss syscall nx pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology cpuid tsc_known_freq pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm abm 3dnowprefetch cpuid_fault pti ssbd ibrs ibpb fsgsbase bmi1 hle avx2 smep bmi2 erms invpcid rtm avx512f avx512dq rdseed adx smap clwb avx512cd avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves arat pku ospke md_clear";
+
+/// How many lines `head`/`tail` keep (`-n N`, `-nN`, `-N`; 10 by default), and the
+/// arguments left once that option is taken out.
+fn line_count<'a>(args: &[&'a str]) -> (usize, Vec<&'a str>) {
+    let mut count = 10;
+    let mut rest = Vec::new();
+    let mut it = args.iter().copied();
+    while let Some(a) = it.next() {
+        if a == "-n" {
+            count = it.next().and_then(|v| v.parse().ok()).unwrap_or(count);
+        } else if let Some(v) = a.strip_prefix("-n").or_else(|| a.strip_prefix('-'))
+            && let Ok(n) = v.parse()
+        {
+            count = n;
+        } else {
+            rest.push(a);
+        }
+    }
+    (count, rest)
+}
+
+/// The one awk program host-probing scripts run: `{print $2,$3}` (fields joined by a
+/// space with commas, run together without), over each input line, fields split at `sep`
+/// or else at blanks. Any other program prints nothing.
+fn awk(program: &str, sep: Option<&str>, input: &str, out: &mut Output) {
+    let Some(body) = program
+        .trim()
+        .strip_prefix('{')
+        .and_then(|p| p.strip_suffix('}'))
+        .map(|p| p.trim().trim_end_matches(';').trim())
+        .and_then(|p| p.strip_prefix("print"))
+    else {
+        return;
+    };
+    for line in input.lines() {
+        let fields: Vec<&str> = match sep {
+            Some(s) if !s.is_empty() && s != " " => line.split(s).collect(),
+            _ => line.split_whitespace().collect(),
+        };
+        let field = |spec: &str| -> String {
+            match spec.trim().strip_prefix('$').map(str::parse::<usize>) {
+                Some(Ok(0)) => line.to_string(),
+                Some(Ok(n)) => fields.get(n - 1).copied().unwrap_or("").to_string(),
+                _ if spec.trim() == "NF" => fields.len().to_string(),
+                _ => spec.trim().trim_matches('"').to_string(),
+            }
+        };
+        let printed: Vec<String> = if body.trim().is_empty() {
+            vec![line.to_string()]
+        } else {
+            body.split(',')
+                .map(|group| group.split_whitespace().map(field).collect::<String>())
+                .collect()
+        };
+        let _ = writeln!(out.stdout, "{}", printed.join(" "));
+    }
+}
 
 /// The fake host's memory, in KiB: a 4 GiB virtual machine's `MemTotal`.
 const MEMORY_KIB: u64 = 4_013_572;
@@ -1130,15 +1445,26 @@ mod tests {
         let h = host(Profile::Openssh96Ubuntu);
         let o = run(&h, false, "echo a; false_cmd && echo no || echo yes");
         assert_eq!(o.stdout, "a\nyes\n");
-        let o = run(&h, false, "cat /etc/passwd | grep root");
+        let o = run(&h, false, "cat /etc/passwd | sed -n 1p");
         assert_eq!(
             (o.stdout.as_str(), o.stderr.as_str()),
-            ("", "bash: line 1: grep: command not found\n")
+            ("", "bash: line 1: sed: command not found\n"),
+            "what went into the pipe is not shown"
+        );
+        assert_eq!(
+            run(&h, false, "cat /etc/passwd | grep root").stdout,
+            "root:x:0:0:root:/root:/bin/bash\n"
         );
         assert_eq!(
             run(&h, false, "id | cat -").stdout,
-            "",
-            "cat reads nothing here"
+            "uid=1000(deploy) gid=1000(deploy) groups=1000(deploy)\n",
+            "cat reads the pipe"
+        );
+        assert_eq!(run(&h, false, "echo x | cat").stdout, "x\n");
+        assert_eq!(
+            run(&h, false, "echo x; cat").stdout,
+            "x\n",
+            "no pipe, nothing to read"
         );
         assert_eq!(
             run(&h, false, "echo \"$USER at $HOME\" '$HOME'").stdout,
@@ -1242,6 +1568,55 @@ mod tests {
         );
         assert!(loads.windows(2).any(|w| w[0] != w[1]));
         assert!(loads.iter().all(|l| l.iter().any(|v| *v >= 0.005)));
+    }
+
+    #[test]
+    fn pipelines_answer_as_the_real_tools_answer_over_the_same_files() {
+        // The fake host's files written to a folder, and each pipeline run twice: by the
+        // fake shell from `/`, and by the real bash, coreutils, grep and mawk from that
+        // folder. Host-probing scripts run these to size up a machine.
+        let h = host(Profile::Openssh92Debian);
+        let dir = tempfile::tempdir().unwrap();
+        for (path, content) in &h.files {
+            let local = dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+            std::fs::write(local, content).unwrap();
+        }
+        for line in [
+            "cat proc/cpuinfo | grep name | wc -l",
+            "cat proc/cpuinfo | grep name | head -n 1 | awk '{print $4,$5,$6,$7,$8,$9;}'",
+            "grep -c processor proc/cpuinfo",
+            "grep -i MODEL proc/cpuinfo | tail -1",
+            "grep -w bash etc/passwd | wc -l",
+            "grep -v nologin etc/passwd | awk -F: '{print $1,$6}'",
+            "awk -F : '{print $1 $3}' etc/passwd | head -3",
+            "grep -n root etc/passwd etc/hostname",
+            "grep nothing-here etc/passwd",
+            "grep root etc/missing",
+            "wc etc/passwd",
+            "wc -l etc/passwd etc/hostname",
+            "cat etc/passwd | wc",
+            "cat etc/os-release | head -2; tail -n 2 etc/passwd",
+            "head -3 etc/passwd etc/hostname",
+            "echo a b c | wc -w",
+            "cat etc/hostname | grep -q build && echo found",
+        ] {
+            let fake = run(&h, false, &format!("cd /; {line}"));
+            let real = std::process::Command::new("bash")
+                .args(["-c", line])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert_eq!(
+                (fake.stdout.as_str(), fake.status),
+                (
+                    String::from_utf8_lossy(&real.stdout).as_ref(),
+                    real.status.code().unwrap() as u32
+                ),
+                "{line}"
+            );
+        }
+        assert_eq!(run(&h, false, "nproc").stdout, "2\n");
     }
 
     #[test]
