@@ -98,6 +98,7 @@ impl Host {
         for u in &users {
             dirs.insert(u.home());
         }
+        dirs.insert("/usr/bin".into());
         for p in files.keys() {
             let mut cur = parent(p);
             while cur != "/" {
@@ -158,6 +159,9 @@ impl Host {
         if dir == "/" {
             out.extend(self.distro.root_dirs.iter().map(|d| d.to_string()));
         }
+        if dir == "/usr/bin" || dir == "/bin" {
+            out.extend(PROGRAMS.iter().map(|(n, _)| n.to_string()));
+        }
         let prefix = if dir == "/" {
             "/".to_string()
         } else {
@@ -189,7 +193,7 @@ pub struct Output {
 }
 
 /// One shell session of a logged-in user.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Shell {
     host: Arc<Host>,
     user: User,
@@ -199,6 +203,8 @@ pub struct Shell {
     last_status: u32,
     /// When the session began: the START of its `-bash` in `ps`.
     started: SystemTime,
+    /// How deep in command substitutions (`$(...)`) this shell runs.
+    depth: u8,
 }
 
 impl Shell {
@@ -214,6 +220,7 @@ impl Shell {
             line: 0,
             last_status: 0,
             started: SystemTime::now(),
+            depth: 0,
         }
     }
 
@@ -257,7 +264,8 @@ impl Shell {
             if skip {
                 continue;
             }
-            let words = words(cmd, self);
+            let cmd = self.substitute(cmd, &mut out);
+            let words = words(&cmd, self);
             if words.is_empty() {
                 continue;
             }
@@ -273,6 +281,64 @@ impl Shell {
             }
         }
         out
+    }
+
+    /// Replaces each `$(...)` and `` `...` `` outside single quotes by what the command
+    /// inside prints (trailing newlines dropped; other newlines become spaces outside double
+    /// quotes, as word splitting would make them). Its errors go to `out`.
+    fn substitute(&mut self, cmd: &str, out: &mut Output) -> String {
+        if !(cmd.contains("$(") || cmd.contains('`')) || self.depth >= MAX_SUBSTITUTION_DEPTH {
+            return cmd.to_string();
+        }
+        let b = cmd.as_bytes();
+        let mut done = String::with_capacity(cmd.len());
+        let (mut i, mut copied) = (0, 0);
+        let (mut single, mut double) = (false, false);
+        while i < b.len() {
+            let c = b[i];
+            let inner = match c {
+                b'\\' if !single => {
+                    i += 2;
+                    continue;
+                }
+                b'\'' if !double => {
+                    single = !single;
+                    None
+                }
+                b'"' if !single => {
+                    double = !double;
+                    None
+                }
+                b'$' if !single && b.get(i + 1) == Some(&b'(') => {
+                    closing_paren(b, i + 2).map(|end| (i + 2, end, end + 1))
+                }
+                b'`' if !single => cmd[i + 1..]
+                    .find('`')
+                    .map(|n| (i + 1, i + 1 + n, i + 2 + n)),
+                _ => None,
+            };
+            let Some((from, to, next)) = inner else {
+                i += 1;
+                continue;
+            };
+            done.push_str(&cmd[copied..i]);
+            let mut sub = self.clone();
+            sub.depth += 1;
+            // The substitution is part of this line: its errors carry this line's number.
+            sub.line = self.line.saturating_sub(1);
+            let o = sub.run(&cmd[from..to]);
+            out.stderr.push_str(&o.stderr);
+            let text = o.stdout.trim_end_matches('\n');
+            if double {
+                done.push_str(text);
+            } else {
+                done.push_str(&text.replace('\n', " "));
+            }
+            (i, copied) = (next, next);
+        }
+        done.push_str(&cmd[copied.min(cmd.len())..]);
+        done.truncate(floor_char_boundary(&done, MAX_LINE));
+        done
     }
 
     fn not_found(&self, name: &str) -> String {
@@ -389,11 +455,33 @@ impl Shell {
             "nproc" => {
                 let _ = writeln!(out.stdout, "{CPUS}");
             }
+            "lscpu" => out.stdout.push_str(&lscpu()),
+            // The user has no crontab; one given on standard input or in a file is taken
+            // without a word (and kept nowhere), as crontab takes a valid one.
+            "crontab" => match args.first() {
+                Some(&"-l") => {
+                    let _ = writeln!(out.stderr, "no crontab for {}", self.user.name);
+                    out.status = 1;
+                }
+                Some(&"-r") => {
+                    let _ = writeln!(out.stderr, "no crontab for {}", self.user.name);
+                    out.status = 1;
+                }
+                Some(_) => {}
+                None => {
+                    out.stderr.push_str(&format!(
+                        "crontab: usage error: file name or - (for stdin) must be specified\n{CRONTAB_USAGE}"
+                    ));
+                    out.status = 1;
+                }
+            },
             "ps" => self.ps(&args, out),
             "uptime" => {
                 let load = load_averages(&mut rand::rng());
+                // A session with a terminal is in utmp; an exec request without one is not.
+                let users = u32::from(self.interactive);
                 out.stdout
-                    .push_str(&uptime(SystemTime::now(), self.host.booted(), load));
+                    .push_str(&uptime(SystemTime::now(), self.host.booted(), users, load));
             }
             "free" => {
                 let used = used_memory_kib(&mut rand::rng());
@@ -402,7 +490,7 @@ impl Shell {
             "which" => {
                 let mut found = !args.is_empty();
                 for a in &args {
-                    if EXTERNAL_COMMANDS.contains(a) {
+                    if PROGRAMS.iter().any(|(n, _)| n == a) {
                         let _ = writeln!(out.stdout, "/usr/bin/{a}");
                     } else {
                         found = false;
@@ -478,6 +566,7 @@ impl Shell {
             .flat_map(|a| a[1..].chars())
             .collect();
         let (all, long) = (flags.contains('a'), flags.contains('l'));
+        let human = flags.contains('h');
         let mut targets: Vec<&str> = args
             .iter()
             .copied()
@@ -489,9 +578,9 @@ impl Shell {
         let many = targets.len() > 1;
         for (i, t) in targets.iter().enumerate() {
             let path = normalize(&self.cwd, &expand_home(t, &self.user));
-            if self.host.files.contains_key(&path) {
+            if self.host.files.contains_key(&path) || program_size(&path, "ls").is_some() {
                 if long {
-                    self.long_lines(&[(path.clone(), t.to_string())], out);
+                    self.long_lines(&[(path.clone(), t.to_string())], human, out);
                 } else {
                     let _ = writeln!(out.stdout, "{t}");
                 }
@@ -524,7 +613,7 @@ impl Shell {
                     .iter()
                     .map(|n| (normalize(&path, n), n.clone()))
                     .collect();
-                self.long_lines(&entries, out);
+                self.long_lines(&entries, human, out);
             } else if self.interactive {
                 out.stdout.push_str(&columns(&names, 80));
             } else {
@@ -535,10 +624,16 @@ impl Shell {
         }
     }
 
-    fn long_lines(&self, entries: &[(String, String)], out: &mut Output) {
+    fn long_lines(&self, entries: &[(String, String)], human: bool, out: &mut Output) {
         let rows: Vec<[String; 5]> = entries
             .iter()
-            .map(|(p, n)| self.long_fields(p, n))
+            .map(|(p, n)| {
+                let mut fields = self.long_fields(p, n);
+                if human {
+                    fields[3] = ls_human(fields[3].parse().unwrap_or(0));
+                }
+                fields
+            })
             .collect();
         let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
         let (wo, wg, ws) = (width(1), width(2), width(3));
@@ -555,6 +650,9 @@ impl Shell {
         let (kind, mode, size) = match self.host.files.get(path) {
             // The kernel's files under /proc are read-only and list as empty.
             Some(_) if path.starts_with("/proc/") => ('-', "r--r--r--", 0),
+            None if program_size(path, "ls").is_some() => {
+                ('-', "rwxr-xr-x", program_size(path, "ls").unwrap_or(0))
+            }
             Some(c) => (
                 '-',
                 if path == "/etc/shadow" {
@@ -614,6 +712,10 @@ impl Shell {
                 continue;
             }
             let path = normalize(&self.cwd, &expand_home(a, &self.user));
+            if program_size(&path, tool).is_some() {
+                read.push((a.to_string(), ELF_HEAD.to_string()));
+                continue;
+            }
             let problem = match self.host.files.get(&path) {
                 Some(_) if path == "/etc/shadow" && self.user.uid != 0 => "Permission denied",
                 Some(content) => {
@@ -849,12 +951,150 @@ impl Shell {
     }
 }
 
-/// The programs the fake host answers for that live in `/usr/bin` (what `which` finds).
-/// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
-const EXTERNAL_COMMANDS: &[&str] = &[
-    "awk", "cat", "echo", "free", "grep", "head", "hostname", "id", "ls", "nproc", "ps", "pwd",
-    "tail", "uname", "uptime", "wc", "which", "whoami",
+/// The programs the fake host answers for that live in `/usr/bin` (what `which` finds), with
+/// their sizes in bytes as `ls -l` lists them. `cd`, `pwd`, `echo` and `exit` are bash
+/// builtins; `pwd` and `echo` also exist as programs.
+const PROGRAMS: &[(&str, usize)] = &[
+    ("awk", 158_840),
+    ("cat", 44_016),
+    ("crontab", 47_480),
+    ("echo", 35_120),
+    ("free", 22_552),
+    ("grep", 203_152),
+    ("head", 43_952),
+    ("hostname", 22_760),
+    ("id", 48_304),
+    ("ls", 151_344),
+    ("lscpu", 109_856),
+    ("nproc", 35_112),
+    ("ps", 145_640),
+    ("pwd", 39_120),
+    ("tail", 68_168),
+    ("uname", 35_120),
+    ("uptime", 14_560),
+    ("wc", 48_144),
+    ("which", 1_067),
+    ("whoami", 35_112),
 ];
+
+/// A program's size, if the fake host has one at `path` (`/usr/bin/NAME`, or the
+/// `/proc/self/exe` of the program reading it).
+fn program_size(path: &str, reader: &str) -> Option<usize> {
+    let name = match path {
+        "/proc/self/exe" => reader,
+        p => p
+            .strip_prefix("/usr/bin/")
+            .or_else(|| p.strip_prefix("/bin/"))?,
+    };
+    PROGRAMS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, size)| *size)
+}
+
+/// What reading a program prints: the start of an x86-64 ELF executable, the rest left
+/// out (a decoy has no binaries to give away).
+const ELF_HEAD: &str = "\u{7f}ELF\u{2}\u{1}\u{1}\0\0\0\0\0\0\0\0\0\u{3}\0>\0\u{1}\0\0\0";
+
+/// How many `$(...)` may nest inside each other before the rest is left as typed.
+const MAX_SUBSTITUTION_DEPTH: u8 = 4;
+
+const CRONTAB_USAGE: &str =
+    "usage:\tcrontab [-u user] [-n] file\n\tcrontab [-u user] [ -e | -l | -r ]\n";
+
+/// The end of a `$(`: the index of its `)`, past nested ones and quoted text.
+fn closing_paren(b: &[u8], from: usize) -> Option<usize> {
+    let (mut depth, mut quote) = (0usize, None);
+    let mut i = from;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'\'' | b'"')) => quote = Some(c),
+            (None, b'\\') => i += 1,
+            (None, b'(') => depth += 1,
+            (None, b')') if depth == 0 => return Some(i),
+            (None, b')') => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `lscpu` (util-linux 2.38) on the same two-processor guest `/proc/cpuinfo` describes.
+fn lscpu() -> String {
+    let rows: &[(&str, &str)] = &[
+        ("Architecture", "x86_64"),
+        ("CPU op-mode(s)", "32-bit, 64-bit"),
+        ("Address sizes", "40 bits physical, 48 bits virtual"),
+        ("Byte Order", "Little Endian"),
+        ("CPU(s)", "2"),
+        ("On-line CPU(s) list", "0,1"),
+        ("Vendor ID", "GenuineIntel"),
+        ("Model name", "Intel Xeon Processor (Skylake, IBRS)"),
+        ("CPU family", "6"),
+        ("Model", "85"),
+        ("Thread(s) per core", "1"),
+        ("Core(s) per socket", "1"),
+        ("Socket(s)", "2"),
+        ("Stepping", "4"),
+        ("BogoMIPS", "4190.15"),
+        ("Flags", CPU_FLAGS),
+        ("Hypervisor vendor", "KVM"),
+        ("Virtualization type", "full"),
+        ("L1d cache", "64 KiB (2 instances)"),
+        ("L1i cache", "64 KiB (2 instances)"),
+        ("L2 cache", "8 MiB (2 instances)"),
+        ("L3 cache", "32 MiB (2 instances)"),
+        ("NUMA node(s)", "1"),
+        ("NUMA node0 CPU(s)", "0,1"),
+        (
+            "Vulnerability Gather data sampling",
+            "Unknown: Dependent on hypervisor status",
+        ),
+        (
+            "Vulnerability Itlb multihit",
+            "KVM: Mitigation: VMX unsupported",
+        ),
+        ("Vulnerability L1tf", "Mitigation; PTE Inversion"),
+        (
+            "Vulnerability Mds",
+            "Mitigation; Clear CPU buffers; SMT Host state unknown",
+        ),
+        ("Vulnerability Meltdown", "Mitigation; PTI"),
+        (
+            "Vulnerability Mmio stale data",
+            "Mitigation; Clear CPU buffers; SMT Host state unknown",
+        ),
+        ("Vulnerability Retbleed", "Mitigation; IBRS"),
+        ("Vulnerability Spec rstack overflow", "Not affected"),
+        (
+            "Vulnerability Spec store bypass",
+            "Mitigation; Speculative Store Bypass disabled via prctl",
+        ),
+        (
+            "Vulnerability Spectre v1",
+            "Mitigation; usercopy/swapgs barriers and __user pointer sanitization",
+        ),
+        (
+            "Vulnerability Spectre v2",
+            "Mitigation; IBRS; IBPB conditional; STIBP disabled; RSB filling; PBRSB-eIBRS Not affected; BHI SW loop, KVM SW loop",
+        ),
+        ("Vulnerability Srbds", "Not affected"),
+        (
+            "Vulnerability Tsx async abort",
+            "Mitigation; Clear CPU buffers; SMT Host state unknown",
+        ),
+    ];
+    // Values start one column after the longest label and its colon.
+    let width = rows.iter().map(|(l, _)| l.len() + 1).max().unwrap_or(0) + 1;
+    let mut text = String::new();
+    for (label, value) in rows {
+        let _ = writeln!(text, "{:<width$}{value}", format!("{label}:"));
+    }
+    text
+}
 
 /// The fake host's processors: what `nproc` prints and `/proc/cpuinfo` lists.
 const CPUS: usize = 2;
@@ -972,8 +1212,8 @@ fn used_memory_kib(rng: &mut impl rand::Rng) -> u64 {
     MEMORY_KIB / 5 + rng.random_range(0..24_000)
 }
 
-/// `uptime` as procps 4 prints it, with one user (the session).
-fn uptime(now: SystemTime, booted: SystemTime, load: [f64; 3]) -> String {
+/// `uptime` as procps 4 prints it, with `users` logged in.
+fn uptime(now: SystemTime, booted: SystemTime, users: u32, load: [f64; 3]) -> String {
     let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (now_s, up) = (secs(now), secs(now).saturating_sub(secs(booted)));
     let (days, hours, minutes) = (up / 86_400, up / 3600 % 24, up / 60 % 60);
@@ -993,8 +1233,12 @@ fn uptime(now: SystemTime, booted: SystemTime, load: [f64; 3]) -> String {
     }
     let _ = writeln!(
         line,
-        " 1 user,  load average: {:.2}, {:.2}, {:.2}",
-        load[0], load[1], load[2]
+        " {users} {},  load average: {:.2}, {:.2}, {:.2}",
+        // procps 4.0 writes "0 user" and "1 user", the plural from two on.
+        if users > 1 { "users" } else { "user" },
+        load[0],
+        load[1],
+        load[2]
     );
     line
 }
@@ -1031,6 +1275,26 @@ fn free(args: &[&str], used: u64) -> String {
         row("Mem:", &[MEMORY_KIB, used, free, shared, cache, available]),
         row("Swap:", &[0, 0, 0])
     )
+}
+
+/// A size in bytes as `ls -h` writes it: rounded up, with one decimal below 10 units.
+fn ls_human(bytes: usize) -> String {
+    if bytes < 1024 {
+        return bytes.to_string();
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < 4 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let unit = ["", "K", "M", "G", "T"][unit];
+    let tenths = (value * 10.0).ceil() / 10.0;
+    if tenths < 10.0 {
+        format!("{tenths:.1}{unit}")
+    } else {
+        format!("{}{unit}", value.ceil() as u64)
+    }
 }
 
 /// A size in KiB as `free -h` writes it: one decimal while that takes at most three
@@ -1130,8 +1394,14 @@ fn split_commands(line: &str) -> Vec<(&str, Sep)> {
                 }
             }
             None => match c {
-                b'\'' | b'"' => quote = Some(c),
+                b'\'' | b'"' | b'`' => quote = Some(c),
                 b'\\' => i += 1,
+                // A command substitution is one word, whatever separators it holds.
+                b'$' if b.get(i + 1) == Some(&b'(') => {
+                    if let Some(end) = closing_paren(b, i + 2) {
+                        i = end;
+                    }
+                }
                 b';' | b'\n' => {
                     out.push((&line[start..i], sep));
                     sep = Sep::Then;
@@ -1521,16 +1791,30 @@ mod tests {
         // Figures and layout as the real procps 4.0.2 printed them on this project's machine.
         let now = 1_765_053_855; // 20:44:15
         assert_eq!(
-            uptime(at(now), at(now - 10 * 3600 - 59 * 60 - 3), [0.0, 0.0, 0.05]),
+            uptime(
+                at(now),
+                at(now - 10 * 3600 - 59 * 60 - 3),
+                1,
+                [0.0, 0.0, 0.05]
+            ),
             " 20:44:15 up 10:59,  1 user,  load average: 0.00, 0.00, 0.05\n"
         );
         assert_eq!(
-            uptime(at(now), at(now - 3 * 86_400 - 7 * 60), [0.25, 0.1, 0.04]),
+            uptime(at(now), at(now - 3 * 86_400 - 7 * 60), 1, [0.25, 0.1, 0.04]),
             " 20:44:15 up 3 days, 7 min,  1 user,  load average: 0.25, 0.10, 0.04\n"
         );
         assert_eq!(
-            uptime(at(now), at(now - 86_400 - 4 * 3600), [0.0; 3]),
+            uptime(at(now), at(now - 86_400 - 4 * 3600), 1, [0.0; 3]),
             " 20:44:15 up 1 day,  4:00,  1 user,  load average: 0.00, 0.00, 0.00\n"
+        );
+        // No terminal, no utmp entry: procps 4.0.2 then writes "0 user".
+        assert_eq!(
+            uptime(at(now), at(now - 600), 0, [0.0; 3]),
+            " 20:44:15 up 10 min,  0 user,  load average: 0.00, 0.00, 0.00\n"
+        );
+        assert_eq!(
+            uptime(at(now), at(now - 600), 2, [0.0; 3]),
+            " 20:44:15 up 10 min,  2 users,  load average: 0.00, 0.00, 0.00\n"
         );
         for (kib, shown) in [
             (24_683_784, "23Gi"),
@@ -1600,6 +1884,11 @@ mod tests {
             "head -3 etc/passwd etc/hostname",
             "echo a b c | wc -w",
             "cat etc/hostname | grep -q build && echo found",
+            "echo $(cat etc/hostname) `cat etc/hostname`:$(echo a; echo b)",
+            "echo \"$(head -2 etc/passwd)\" | wc -l",
+            "wc -l $(echo etc/passwd) | awk '{print $1}'",
+            "echo $(echo $(echo nested)) '$(not run)' \"$(echo 'a;b')\"",
+            "echo $(nosuchcommand) done",
         ] {
             let fake = run(&h, false, &format!("cd /; {line}"));
             let real = std::process::Command::new("bash")
@@ -1617,6 +1906,83 @@ mod tests {
             );
         }
         assert_eq!(run(&h, false, "nproc").stdout, "2\n");
+    }
+
+    #[test]
+    fn programs_are_on_disk_and_ls_h_sizes_them_as_coreutils_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [
+            0, 14, 1023, 1024, 1025, 4096, 44_016, 151_344, 1_048_576, 10_485_761,
+        ];
+        for size in sizes {
+            let f = std::fs::File::create(dir.path().join(size.to_string())).unwrap();
+            f.set_len(size as u64).unwrap();
+        }
+        for size in sizes {
+            let real = std::process::Command::new("ls")
+                .arg("-lh")
+                .arg(dir.path().join(size.to_string()))
+                .output()
+                .unwrap();
+            let real = String::from_utf8(real.stdout).unwrap();
+            let shown = real.split_whitespace().nth(4).unwrap();
+            assert_eq!(ls_human(size), shown, "{size} bytes");
+        }
+
+        let h = host(Profile::Openssh92Debian);
+        assert_eq!(
+            run(&h, false, "ls -lh $(which ls)").stdout,
+            "-rwxr-xr-x 1 root root 148K Dec  5 13:09 /usr/bin/ls\n"
+        );
+        assert!(run(&h, false, "ls /usr/bin").stdout.contains("\ngrep\n"));
+        let exe = run(&h, false, "cat /proc/self/exe");
+        assert!(exe.stdout.starts_with("\u{7f}ELF"), "{exe:?}");
+        assert_eq!(exe.status, 0);
+        let cron = run(&h, false, "crontab -l");
+        assert_eq!(
+            (cron.stderr.as_str(), cron.status),
+            ("no crontab for deploy\n", 1)
+        );
+        assert_eq!(run(&h, false, "echo '* * * * * x' | crontab -").status, 0);
+        // lscpu and /proc/cpuinfo describe the same processors.
+        let model = run(
+            &h,
+            false,
+            "lscpu | grep 'Model name' | awk -F: '{print $2}'",
+        )
+        .stdout;
+        let info = run(
+            &h,
+            false,
+            "grep 'model name' /proc/cpuinfo | head -1 | awk -F: '{print $2}'",
+        )
+        .stdout;
+        assert_eq!(model.trim(), info.trim());
+        assert_eq!(model.trim(), "Intel Xeon Processor (Skylake, IBRS)");
+        let lscpu = lscpu();
+        let value_column = |l: &str| {
+            let after = l.find(':').unwrap() + 1;
+            after + l[after..].len() - l[after..].trim_start().len()
+        };
+        let columns: BTreeSet<usize> = lscpu.lines().map(value_column).collect();
+        assert_eq!(
+            columns.len(),
+            1,
+            "every value starts in one column: {lscpu}"
+        );
+        assert!(
+            lscpu
+                .lines()
+                .any(|l| l.starts_with("CPU(s):") && l.ends_with(" 2")),
+            "{lscpu}"
+        );
+        // Substitutions nest only so deep; the rest is left unrun.
+        let deep = run(
+            &h,
+            false,
+            "echo $(echo $(echo $(echo $(echo $(echo six)))))",
+        );
+        assert_eq!(deep.stdout, "$(echo six)\n");
     }
 
     #[test]
