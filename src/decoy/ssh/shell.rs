@@ -329,12 +329,18 @@ impl Shell {
             let o = sub.run(&cmd[from..to]);
             out.stderr.push_str(&o.stderr);
             let text = o.stdout.trim_end_matches('\n');
+            let text = &text[..floor_char_boundary(text, MAX_LINE)];
             if double {
                 done.push_str(text);
             } else {
                 done.push_str(&text.replace('\n', " "));
             }
             (i, copied) = (next, next);
+            // A line holds only so much, and what lies past it is never run: a line of many
+            // substitutions costs no more than one that fills the line.
+            if done.len() >= MAX_LINE {
+                break;
+            }
         }
         done.push_str(&cmd[copied.min(cmd.len())..]);
         done.truncate(floor_char_boundary(&done, MAX_LINE));
@@ -1977,6 +1983,9 @@ mod tests {
             "{lscpu}"
         );
         // Substitutions nest only so deep; the rest is left unrun.
+        let many = format!("echo{}", " $(cat /proc/cpuinfo /proc/cpuinfo)".repeat(100));
+        let o = run(&h, false, &many);
+        assert!(o.stdout.len() <= MAX_LINE + 1, "{}", o.stdout.len());
         let deep = run(
             &h,
             false,
