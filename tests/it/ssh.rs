@@ -1406,6 +1406,50 @@ fn malformed_packets_get_the_real_debian_sshds_answers() {
     assert_eq!(conns.len(), packets.len() + 1, "{events:#?}");
 }
 
+#[test]
+fn encrypted_packets_of_a_bad_length_get_the_real_debian_sshds_answers() {
+    // After key exchange: a length that does not fill whole 16-byte blocks (the length field
+    // counts, except under an EtM MAC or with AES-GCM, where it is sent in the clear) ends the
+    // connection; a length that does is read, here as an IGNORE of zeros.
+    let real = real_sshd("");
+    let sensor = ssh_sensor(&SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"));
+    let d = sensor.start();
+    for (cipher, mac, lengths) in [
+        ("aes128-ctr", "hmac-sha2-256", ["28", "20", "36", "50"]),
+        (
+            "aes256-ctr",
+            "hmac-sha2-256-etm@openssh.com",
+            ["32", "20", "28", "40"],
+        ),
+        (
+            "aes128-gcm@openssh.com",
+            "hmac-sha2-256",
+            ["32", "20", "28", "36"],
+        ),
+    ] {
+        let ask = |addr: SocketAddr| {
+            let mut args = vec![
+                "badlength".to_string(),
+                "127.0.0.1".into(),
+                addr.port().to_string(),
+                cipher.into(),
+                mac.into(),
+            ];
+            args.extend(lengths.iter().map(|l| l.to_string()));
+            paramiko(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let (theirs, ours) = (ask(real.addr), ask(d.addr("ssh")));
+        assert_eq!(theirs.len(), lengths.len(), "{theirs:?}");
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_eq!(t["cipher"], cipher, "{t}");
+            assert_eq!(t, o, "the real sshd / the decoy");
+        }
+        // The first length of each fills whole blocks, the others do not.
+        let up: Vec<bool> = theirs.iter().map(|t| t["active"] == true).collect();
+        assert_eq!(up, [true, false, false, false], "{theirs:?}");
+    }
+}
+
 fn nix_is_root() -> bool {
     Command::new("id")
         .arg("-u")

@@ -33,6 +33,12 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
                                    probe, the sequence number it went out with, the UNIMPLEMENTED
                                    or DISCONNECT that came back within a second (or null), and
                                    whether the connection is still up
+  badlength HOST PORT CIPHER MAC LEN...
+                                   for each LEN, a connection that negotiates CIPHER and MAC,
+                                   then sends one encrypted packet whose length field is LEN
+                                   (padding length 4, an IGNORE, zeros); prints the DISCONNECT that
+                                   came back within a second (or null) and whether the
+                                   connection is still up
   shell HOST PORT USER PW CMD...   log in, open a shell with a pty, type each CMD, then exit
   exec HOST PORT USER PW CMD       log in and run CMD as an exec request
   hold HOST PORT N                 N connections through key exchange, held open until stdin
@@ -45,6 +51,7 @@ every attempt, as sshd allows; `default-passwords` and `sshclient` use it.
 
 import json
 import socket
+import struct
 import sys
 import threading
 import time
@@ -322,6 +329,36 @@ def unexpected_message(host, port, user, secret, phase, kind):
     return got
 
 
+def badlength(host, port, cipher, mac, *lengths):
+    for length in lengths:
+        sock = socket.create_connection((host, int(port)), timeout=20)
+        t = Transport(sock)
+        opts = t.get_security_options()
+        opts.ciphers = (cipher,)
+        opts.digests = (mac,)
+        seen = {}
+        answered = threading.Event()
+
+        def disconnect(m):
+            seen["disconnect"] = [m.get_int(), m.get_text()]
+            answered.set()
+
+        t._parse_disconnect = disconnect
+        t.start_client(timeout=20)
+        n = int(length)
+        # The packet as built, before encryption and MAC: a length field that says n, then
+        # n bytes (padding length 4, an IGNORE, zeros), whether or not n fills whole blocks.
+        t.packetizer._build_packet = lambda data: struct.pack(">IBB", n, 4, 2) + bytes(n - 2)
+        m = Message()
+        m.add_byte(bytes([2]))  # SSH2_MSG_IGNORE, never sent as such
+        t._send_message(m)
+        answered.wait(1)
+        time.sleep(0.2)
+        out(length=n, cipher=t.remote_cipher, mac=t.remote_mac,
+            disconnect=seen.get("disconnect"), active=t.is_active())
+        t.close()
+
+
 def kbd(host, port, user):
     t = transport(host, port)
     try:
@@ -395,5 +432,5 @@ def hold(host, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     modes = {"passwords": passwords, "default-passwords": default_passwords,
-             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "hostbound": hostbound, "ping": ping, "extinfo": extinfo, "unknown": unknown, "shell": shell, "exec": exec_, "hold": hold}
+             "sshclient": sshclient, "change": change, "lowpoint": lowpoint, "kbd": kbd, "hostbound": hostbound, "ping": ping, "extinfo": extinfo, "unknown": unknown, "badlength": badlength, "shell": shell, "exec": exec_, "hold": hold}
     modes[mode](*args)

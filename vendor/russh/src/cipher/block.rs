@@ -34,6 +34,18 @@ fn new_cipher_from_slices<C: KeyIvInit>(k: &[u8], n: &[u8]) -> C {
     )
 }
 
+/// decoyd change (PATCHES.md): whether OpenSSH ends the connection when a packet's length
+/// does not fill whole blocks of this mode. It does for counter mode; for CBC it reads on
+/// and discards up to 256 KiB first (a defence against a timing oracle), so no check is
+/// made here for CBC.
+pub(crate) trait EndsOnMisalignedLength {
+    const ENDS: bool;
+}
+
+impl<C: KeyIvInit> EndsOnMisalignedLength for CtrWrapper<C> {
+    const ENDS: bool = true;
+}
+
 /// Cloneable wrapper for `Ctr128BE<>`
 pub struct CtrWrapper<C>
 where
@@ -97,7 +109,14 @@ pub struct SshBlockCipher<C: BlockStreamCipher + PacketLengthProbe + KeySizeUser
 );
 
 impl<
-    C: BlockStreamCipher + PacketLengthProbe + KeySizeUser + IvSizeUser + KeyIvInit + Send + 'static,
+    C: BlockStreamCipher
+        + PacketLengthProbe
+        + KeySizeUser
+        + IvSizeUser
+        + KeyIvInit
+        + EndsOnMisalignedLength
+        + Send
+        + 'static,
 > super::Cipher for SshBlockCipher<C>
 {
     fn key_len(&self) -> usize {
@@ -122,6 +141,8 @@ impl<
         Box::new(OpeningKey {
             cipher: new_cipher_from_slices::<C>(k, n),
             mac: mac.make_mac(m),
+            // The IV of these modes is one block long.
+            alignment: C::ENDS.then(C::iv_size),
         })
     }
 
@@ -142,6 +163,8 @@ impl<
 pub struct OpeningKey<C: BlockStreamCipher + PacketLengthProbe> {
     pub(crate) cipher: C,
     pub(crate) mac: Box<dyn Mac + Send>,
+    /// decoyd change: the block size OpenSSH checks packet lengths against, if it does.
+    pub(crate) alignment: Option<usize>,
 }
 
 pub struct SealingKey<C: BlockStreamCipher> {
@@ -181,6 +204,12 @@ impl<C: BlockStreamCipher + PacketLengthProbe + KeySizeUser + IvSizeUser> super:
 
     fn tag_len(&self) -> usize {
         self.mac.mac_len()
+    }
+
+    /// decoyd change: with an EtM MAC the length is sent in the clear and only the rest
+    /// must fill whole blocks; otherwise the length field counts too.
+    fn length_alignment(&self) -> Option<(usize, bool)> {
+        self.alignment.map(|block| (block, self.mac.is_etm()))
     }
 
     fn open<'a>(
@@ -337,6 +366,7 @@ mod tests {
         let opening = OpeningKey {
             cipher: OwnedStateCipher::new(),
             mac: crate::mac::_NONE.make_mac(&[]),
+            alignment: None,
         };
         let mut opening = opening;
         let mut buffer = SSHBuffer::new();

@@ -41,6 +41,12 @@ where
     }
 }
 
+impl<C: BlockCipherEncrypt + BlockCipherDecrypt> super::block::EndsOnMisalignedLength
+    for CbcWrapper<C>
+{
+    const ENDS: bool = false;
+}
+
 impl<C: BlockCipherEncrypt + BlockCipherDecrypt> InnerUser for CbcWrapper<C> {
     type Inner = C;
 }
