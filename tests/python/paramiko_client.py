@@ -22,7 +22,9 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
   extinfo HOST PORT USER ASK PW... one password attempt per PW after sending, if ASK is 1, the
                                    client EXT_INFO of OpenSSH 9.6 and later
                                    (ext-info-in-auth@openssh.com); prints each EXT_INFO the server
-                                   sent with how many answers had come before it
+                                   sent with how many answers had come before it and when
+                                   (seconds since the first attempt began; null before it),
+                                   and when each answer came
   unknown HOST PORT USER SECRET PROBE...
                                    for each PROBE, PHASE/TYPE, a connection that sends one
                                    message of type TYPE after key exchange (PHASE kex), after the
@@ -246,11 +248,17 @@ def extinfo(host, port, user, ask, *pws):
     t = Transport(sock)
     seen = []
     answers = []
+    answered_at = []
+    started = []
+
+    def since_first_attempt():
+        return round(time.monotonic() - started[0], 3) if started else None
 
     def ext_info(m):
         n = m.get_int()
         names = [(m.get_text(), m.get_string()) for _ in range(n)]
-        seen.append(dict(names=[k for k, _ in names], after_answers=len(answers)))
+        seen.append(dict(names=[k for k, _ in names], after_answers=len(answers),
+                         at=since_first_attempt()))
 
     t._handler_table[7] = ext_info  # SSH2_MSG_EXT_INFO
     t.start_client(timeout=20)
@@ -262,12 +270,15 @@ def extinfo(host, port, user, ask, *pws):
         m.add_string("0")
         t._send_message(m)
     for pw in pws:
+        if not started:
+            started.append(time.monotonic())
         try:
             t.auth_password(user, pw)
             answers.append("accepted")
         except paramiko.AuthenticationException:
             answers.append("refused")
-    out(ext_info=seen, answers=answers)
+        answered_at.append(since_first_attempt())
+    out(ext_info=seen, answers=answers, answered_at=answered_at)
     t.close()
 
 

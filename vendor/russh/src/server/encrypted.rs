@@ -148,13 +148,8 @@ impl Session {
                 Ok(())
             }
             (EncryptedState::WaitingAuthRequest(_), Some((&msg::USERAUTH_REQUEST, mut r))) => {
-                // decoyd change (PATCHES.md): sshd sends EXT_INFO again on the first request,
-                // once it knows the user (its server-sig-algs may depend on it), before it
-                // looks at the method.
-                if enc.ext_info_in_auth && self.common.auth_attempts == 0 {
-                    let ext_info = Self::ext_info_in_auth_packet(&self.common.config)?;
-                    enc.write.extend_from_slice(&ext_info);
-                }
+                // decoyd change (PATCHES.md): the EXT_INFO a client asked for with its first
+                // request went out before this (`Session::queue_ext_info_in_auth`).
                 let replies_from = enc.write.len();
                 enc.server_read_auth_request(
                     rejection_wait_until,

@@ -757,6 +757,19 @@ impl Session {
                             // TODO it'd be cleaner to just pass cipher to reply()
                             std::mem::swap(&mut opening_cipher, &mut self.common.remote_to_local);
 
+                            // decoyd change (PATCHES.md): sshd sends the EXT_INFO a client
+                            // asked for with its first authentication request at once, before
+                            // it takes up the request; the answer may wait out a failure delay.
+                            if self.queue_ext_info_in_auth(&pkt.buffer)? {
+                                self.flush()?;
+                                crate::flush_or_timeout(
+                                    &mut self.common.packet_writer,
+                                    &mut stream_write,
+                                    inactivity_timer.as_mut(),
+                                )
+                                .await?;
+                            }
+
                             let kex_was_active = self.kex.active();
                             match reply(&mut self, &mut handler, &mut pkt).await {
                                 Ok(_) => {},
@@ -1529,6 +1542,29 @@ impl Session {
     /// So it usually is fine to convert it to a [`String`] using [`String::from_utf8_lossy`]
     pub fn remote_sshid(&self) -> &[u8] {
         &self.common.remote_sshid
+    }
+
+    /// decoyd change (PATCHES.md): queues the EXT_INFO that a client which asked for it
+    /// (`Config::ext_info_in_auth`) gets again when `payload` is its first authentication
+    /// request; true if it did.
+    fn queue_ext_info_in_auth(&mut self, payload: &[u8]) -> Result<bool, Error> {
+        if payload.first() != Some(&msg::USERAUTH_REQUEST)
+            || self.kex.active()
+            || self.common.auth_attempts != 0
+        {
+            return Ok(false);
+        }
+        let config = self.common.config.clone();
+        let Some(enc) = self.common.encrypted.as_mut() else {
+            return Ok(false);
+        };
+        if !enc.ext_info_in_auth || !matches!(enc.state, EncryptedState::WaitingAuthRequest(_)) {
+            return Ok(false);
+        }
+        enc.ext_info_in_auth = false;
+        let packet = Self::ext_info_in_auth_packet(&config)?;
+        enc.write.extend_from_slice(&packet);
+        Ok(true)
     }
 
     /// decoyd change (PATCHES.md): the EXT_INFO packet sent again on the first authentication
