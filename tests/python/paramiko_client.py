@@ -21,10 +21,12 @@ Prints one JSON object per line so the Rust tests can read what the client saw.
                                    the PONG data each got within a second (or null)
   extinfo HOST PORT USER ASK PW... one password attempt per PW after sending, if ASK is 1, the
                                    client EXT_INFO of OpenSSH 9.6 and later
-                                   (ext-info-in-auth@openssh.com); prints each EXT_INFO the server
-                                   sent with how many answers had come before it and when
-                                   (seconds since the first attempt began; null before it),
-                                   and when each answer came
+                                   (ext-info-in-auth@openssh.com); twice if ASK is 2; once, from
+                                   a KEXINIT without ext-info-c, if ASK is no-ext-info-c; prints
+                                   the sequence numbers those went out with, the UNIMPLEMENTED
+                                   answers, each EXT_INFO the server sent with how many
+                                   answers had come before it and when (seconds since the first
+                                   attempt began; null before it), and when each answer came
   unknown HOST PORT USER SECRET PROBE...
                                    for each PROBE, PHASE/TYPE, a connection that sends one
                                    message of type TYPE after key exchange (PHASE kex), after the
@@ -260,14 +262,31 @@ def extinfo(host, port, user, ask, *pws):
         seen.append(dict(names=[k for k, _ in names], after_answers=len(answers),
                          at=since_first_attempt()))
 
+    unimplemented = []
+    sent_seqs = []
     t._handler_table[7] = ext_info  # SSH2_MSG_EXT_INFO
-    t.start_client(timeout=20)
-    if ask == "1":
+    t._handler_table[3] = lambda m: unimplemented.append(m.get_int())  # UNIMPLEMENTED
+    if ask == "no-ext-info-c":
+        # paramiko appends ext-info-c to a list it builds with list(); a list that will not
+        # take it leaves the KEXINIT without it (and the exchange hash consistent).
+        class WithoutExtInfoC(list):
+            def append(self, name):
+                if name != "ext-info-c":
+                    super().append(name)
+
+        paramiko.transport.list = WithoutExtInfoC
+    try:
+        t.start_client(timeout=20)
+    finally:
+        if ask == "no-ext-info-c":
+            del paramiko.transport.list
+    for _ in range({"0": 0, "1": 1, "2": 2, "no-ext-info-c": 1}[ask]):
         m = Message()
         m.add_byte(bytes([7]))
         m.add_int(1)
         m.add_string("ext-info-in-auth@openssh.com")
         m.add_string("0")
+        sent_seqs.append(t.packetizer._Packetizer__sequence_number_out)
         t._send_message(m)
     for pw in pws:
         if not started:
@@ -278,7 +297,9 @@ def extinfo(host, port, user, ask, *pws):
         except paramiko.AuthenticationException:
             answers.append("refused")
         answered_at.append(since_first_attempt())
-    out(ext_info=seen, answers=answers, answered_at=answered_at)
+    time.sleep(0.2)
+    out(ext_info=seen, answers=answers, answered_at=answered_at, sent_seqs=sent_seqs,
+        unimplemented=unimplemented)
     t.close()
 
 

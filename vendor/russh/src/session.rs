@@ -63,6 +63,9 @@ pub(crate) struct Encrypted {
     /// decoyd change (PATCHES.md): the client asked, with `ext-info-in-auth@openssh.com`, for
     /// EXT_INFO again on its first authentication request.
     pub ext_info_in_auth: bool,
+    /// decoyd change (PATCHES.md): the client's EXT_INFO is still to be read: its KEXINIT
+    /// listed `ext-info-c` and it has sent none yet (sshd 9.6 reads one, on those terms).
+    pub reads_client_ext_info: bool,
     pub extension_info_awaiters: HashMap<String, Vec<oneshot::Sender<()>>>,
 }
 
@@ -197,6 +200,7 @@ impl<C> CommonSession<C> {
             rekey_wanted: false,
             received_extensions: Vec::new(),
             ext_info_in_auth: false,
+            reads_client_ext_info: false,
             extension_info_awaiters: HashMap::new(),
         });
         self.remote_to_local = newkeys.cipher.remote_to_local;
@@ -914,6 +918,7 @@ mod tests {
             rekey_wanted: false,
             received_extensions: Vec::new(),
             ext_info_in_auth: false,
+            reads_client_ext_info: false,
             extension_info_awaiters: HashMap::new(),
         }
     }

@@ -128,11 +128,14 @@ impl Session {
             // decoyd change (PATCHES.md): the client's own EXT_INFO, which OpenSSH 9.6 and later
             // send after NEWKEYS when the server's KEXINIT has `ext-info-s`. Only
             // `ext-info-in-auth@openssh.com` means anything to sshd; a malformed one ends the
-            // connection as it does there. sshd 9.6 reads it only before the service request.
+            // connection as it does there. sshd 9.6 reads one only, only before the service
+            // request, and only from a client whose KEXINIT listed `ext-info-c`; any other is
+            // a message it has no use for.
             (
                 EncryptedState::WaitingAuthServiceRequest { .. },
                 Some((&msg::EXT_INFO, mut r)),
-            ) if self.common.config.ext_info_in_auth => {
+            ) if self.common.config.ext_info_in_auth && enc.reads_client_ext_info => {
+                enc.reads_client_ext_info = false;
                 let n = map_err!(u32::decode(&mut r))?;
                 if n >= 1024 {
                     return Err(Error::Inconsistent.into());

@@ -1625,6 +1625,9 @@ impl Session {
                 }
             }
 
+            // decoyd change (PATCHES.md): sshd reads a client's EXT_INFO only from a client
+            // that listed `ext-info-c`.
+            enc.reads_client_ext_info = key_extension_client;
             if !key_extension_client {
                 debug!("RFC 8308 Extension Negotiation not supported by client");
                 return Ok(());
