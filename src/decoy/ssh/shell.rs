@@ -1995,6 +1995,67 @@ mod tests {
     }
 
     #[test]
+    fn any_line_of_shell_syntax_and_garbage_gets_an_answer_within_bounds() {
+        // Lines built from the characters the parser cares about, words the shell knows and
+        // multibyte text, at random: none may panic, and what comes back stays bounded.
+        let pieces = [
+            "$(",
+            ")",
+            "`",
+            "'",
+            "\"",
+            "\\",
+            "|",
+            "||",
+            "&&",
+            ";",
+            "\n",
+            " ",
+            "$",
+            "~",
+            "-",
+            "-n",
+            "-F:",
+            "{print $1,$9}",
+            "$0",
+            "cat",
+            "grep",
+            "head",
+            "tail",
+            "wc",
+            "awk",
+            "ls -lh",
+            "echo",
+            "/proc/cpuinfo",
+            "/etc/passwd",
+            "cd",
+            "..",
+            "é",
+            "日本",
+            "\u{0}",
+            "which",
+            "lscpu",
+            "crontab",
+            "free",
+            "uptime",
+            "ps aux",
+            "nproc",
+            "exit",
+        ];
+        use rand::Rng;
+        let h = host(Profile::Openssh96Ubuntu);
+        let mut rng = rand::rng();
+        for _ in 0..3000 {
+            let n = rng.random_range(1..40);
+            let line: String = (0..n)
+                .map(|_| pieces[rng.random_range(0..pieces.len())])
+                .collect();
+            let o = Shell::new(h.clone(), h.users[0].clone(), rng.random()).run(&line);
+            assert!(o.stdout.len() + o.stderr.len() < 4 << 20, "{line:?}");
+        }
+    }
+
+    #[test]
     fn which_finds_the_programs_the_host_has() {
         let h = host(Profile::Openssh96Ubuntu);
         let o = run(&h, false, "which ls cat");
