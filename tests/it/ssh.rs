@@ -1546,6 +1546,24 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
     } else {
         assert!(start.len() == 5 && !start.contains(':'), "{init} / {up}");
     }
+
+    // With a terminal the session is in utmp: `w` and `who` show it, from where it came.
+    let shell = paramiko(&[
+        "shell",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+        "w",
+        "who",
+    ]);
+    let out = shell[0]["output"].as_str().unwrap();
+    assert!(out.contains(" 1 user,  load average: "), "{out}");
+    assert!(
+        out.contains("\r\ndeploy   pts/0    127.0.0.1        "),
+        "{out}"
+    );
+    assert!(out.contains(" (127.0.0.1)\r\n"), "{out}");
 }
 
 #[test]

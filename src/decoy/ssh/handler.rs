@@ -768,7 +768,7 @@ impl Handler for Conn {
         }
         let tty = chan.term.is_some();
         let color = chan.term.as_deref().is_some_and(color_term);
-        let sh = Shell::new(self.sh.host.clone(), user, tty);
+        let sh = Shell::new(self.sh.host.clone(), user, tty).from(self.peer.ip());
         let mut banner = String::new();
         if tty {
             banner.push_str(&self.sh.host.motd());
@@ -797,7 +797,9 @@ impl Handler for Conn {
         let (stdout, stderr, status) = match scp_refusal(&command) {
             Some(answer) => (answer, String::new(), 1),
             None => {
-                let o = Shell::new(self.sh.host.clone(), user.clone(), false).run(&command);
+                let o = Shell::new(self.sh.host.clone(), user.clone(), false)
+                    .from(self.peer.ip())
+                    .run(&command);
                 (o.stdout, o.stderr, o.status)
             }
         };

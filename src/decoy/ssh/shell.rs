@@ -205,6 +205,8 @@ pub struct Shell {
     started: SystemTime,
     /// How deep in command substitutions (`$(...)`) this shell runs.
     depth: u8,
+    /// The address the session came from, as utmp holds it for `w` and `who`.
+    from: String,
 }
 
 impl Shell {
@@ -221,7 +223,14 @@ impl Shell {
             last_status: 0,
             started: SystemTime::now(),
             depth: 0,
+            from: String::new(),
         }
+    }
+
+    /// The same shell, for a session that came from `addr`.
+    pub fn from(mut self, addr: std::net::IpAddr) -> Shell {
+        self.from = addr.to_string();
+        self
     }
 
     /// The prompt bash shows with the distribution's stock `.bashrc`; `color` when the
@@ -462,6 +471,21 @@ impl Shell {
                 let _ = writeln!(out.stdout, "{CPUS}");
             }
             "lscpu" => out.stdout.push_str(&lscpu()),
+            "w" => self.w(&args, out),
+            // Only a session with a terminal is in utmp.
+            "who" if self.interactive => {
+                let c = ctime(self.started); // "Tue Dec 10 09:12:01 2024"
+                let _ = writeln!(
+                    out.stdout,
+                    "{:<9}{:<13}{} {} ({})",
+                    self.user.name,
+                    "pts/0",
+                    &c[4..10],
+                    &c[11..16],
+                    self.from
+                );
+            }
+            "who" => {}
             // The user has no crontab; one given on standard input or in a file is taken
             // without a word (and kept nowhere), as crontab takes a valid one.
             "crontab" => match args.first() {
@@ -872,6 +896,42 @@ impl Shell {
         }
     }
 
+    /// `w` as procps 4.0.2 prints it: the `uptime` line and one row for this session if it
+    /// has a terminal (`-h` leaves out both header lines, `-s` the login and CPU columns).
+    fn w(&self, args: &[&str], out: &mut Output) {
+        let flags: String = args.iter().filter_map(|a| a.strip_prefix('-')).collect();
+        let (no_header, short) = (flags.contains('h'), flags.contains('s'));
+        if !no_header {
+            let users = u32::from(self.interactive);
+            let load = load_averages(&mut rand::rng());
+            out.stdout
+                .push_str(&uptime(SystemTime::now(), self.host.booted(), users, load));
+            out.stdout.push_str(if short {
+                "USER     TTY      FROM              IDLE WHAT\n"
+            } else {
+                "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT\n"
+            });
+        }
+        if !self.interactive {
+            return;
+        }
+        let what = std::iter::once("w")
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (user, from) = (&self.user.name, &self.from);
+        if short {
+            let _ = writeln!(out.stdout, "{user:<9}pts/0    {from:<18}0.00s {what}");
+        } else {
+            let login = &ctime(self.started)[11..16];
+            // PCPU is "?" for a process that has used no measurable time yet, as `w` has.
+            let _ = writeln!(
+                out.stdout,
+                "{user:<9}pts/0    {from:<17}{login}    0.00s  0.00s   ?    {what}"
+            );
+        }
+    }
+
     fn ps(&self, args: &[&str], out: &mut Output) {
         let full = args
             .iter()
@@ -978,7 +1038,9 @@ const PROGRAMS: &[(&str, usize)] = &[
     ("tail", 68_168),
     ("uname", 35_120),
     ("uptime", 14_560),
+    ("w", 22_680),
     ("wc", 48_144),
+    ("who", 52_808),
     ("which", 1_067),
     ("whoami", 35_112),
 ];
@@ -2053,6 +2115,44 @@ mod tests {
             let o = Shell::new(h.clone(), h.users[0].clone(), rng.random()).run(&line);
             assert!(o.stdout.len() + o.stderr.len() < 4 << 20, "{line:?}");
         }
+    }
+
+    #[test]
+    fn w_and_who_list_the_session_as_procps_and_coreutils_do() {
+        // Rows as Debian 12's procps 4.0.2 and coreutils printed them for a root login from
+        // 127.0.0.1 over the real sshd with a terminal, at 04:28 on Dec 7.
+        let real_w = "root     pts/0    127.0.0.1        04:28    0.00s  0.00s   ?    w";
+        let real_w_s = "root     pts/0    127.0.0.1         0.00s w -s";
+        let real_who = "root     pts/0        Dec  7 04:28 (127.0.0.1)";
+        let h = Arc::new(Host::new(
+            "build-07",
+            &Profile::Openssh92Debian.data().distro,
+            vec![User {
+                name: "root".into(),
+                uid: 0,
+            }],
+            &[],
+        ));
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true).from([127, 0, 0, 1].into());
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(1_796_617_680); // Dec  7 04:28 2026
+        sh.started = at;
+        let w = sh.run("w").stdout;
+        let lines: Vec<&str> = w.lines().collect();
+        assert!(lines[0].contains(" 1 user,  load average: "), "{w}");
+        assert_eq!(
+            lines[1],
+            "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT"
+        );
+        assert_eq!(lines[2], real_w);
+        assert_eq!(sh.run("w -s").stdout.lines().nth(2), Some(real_w_s));
+        assert_eq!(sh.run("w -h").stdout, format!("{real_w} -h\n"));
+        assert_eq!(sh.run("who").stdout, format!("{real_who}\n"));
+        // Without a terminal there is no utmp entry: headers only, and no one for `who`.
+        let mut exec = Shell::new(h.clone(), h.users[0].clone(), false).from([127, 0, 0, 1].into());
+        let w = exec.run("w").stdout;
+        assert_eq!(w.lines().count(), 2, "{w}");
+        assert!(w.contains(" 0 user,"), "{w}");
+        assert_eq!(exec.run("who").stdout, "");
     }
 
     #[test]
