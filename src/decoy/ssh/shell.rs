@@ -87,6 +87,8 @@ impl Host {
         );
         files.insert("/etc/shadow".to_string(), String::new());
         files.insert("/proc/cpuinfo".to_string(), cpuinfo());
+        // Written afresh on every read (see `Shell::inputs`), as the kernel writes it.
+        files.insert("/proc/meminfo".to_string(), String::new());
         for (path, content) in extra {
             files.insert(normalize("/", path), content.clone());
         }
@@ -746,6 +748,10 @@ impl Shell {
                 read.push((a.to_string(), ELF_HEAD.to_string()));
                 continue;
             }
+            if path == "/proc/meminfo" {
+                read.push((a.to_string(), meminfo(used_memory_kib(&mut rand::rng()))));
+                continue;
+            }
             let problem = match self.host.files.get(&path) {
                 Some(_) if path == "/etc/shadow" && self.user.uid != 0 => "Permission denied",
                 Some(content) => {
@@ -1311,6 +1317,108 @@ fn uptime(now: SystemTime, booted: SystemTime, users: u32, load: [f64; 3]) -> St
     line
 }
 
+/// The fake host's memory figures, in KiB, for `used` KiB in use: what `free` prints and
+/// `/proc/meminfo` lists, adding up as the kernel's do.
+struct Memory {
+    shared: u64,
+    /// Buffers, page cache and reclaimable slab: `free`'s buff/cache.
+    cache: u64,
+    buffers: u64,
+    reclaimable: u64,
+    free: u64,
+    available: u64,
+}
+
+impl Memory {
+    fn of(used: u64) -> Memory {
+        let cache = MEMORY_KIB / 4 + used / 9;
+        let free = MEMORY_KIB - used - cache;
+        Memory {
+            shared: 11_264,
+            cache,
+            buffers: cache / 40,
+            reclaimable: cache / 12,
+            free,
+            available: free + cache - 11_264,
+        }
+    }
+}
+
+/// `/proc/meminfo` of the fake host with `used` KiB in use (a 6.x kernel's fields, no swap).
+fn meminfo(used: u64) -> String {
+    let m = Memory::of(used);
+    let cached = m.cache - m.buffers - m.reclaimable;
+    let anon = used * 2 / 5;
+    let rows: &[(&str, u64)] = &[
+        ("MemTotal", MEMORY_KIB),
+        ("MemFree", m.free),
+        ("MemAvailable", m.available),
+        ("Buffers", m.buffers),
+        ("Cached", cached),
+        ("SwapCached", 0),
+        ("Active", anon / 8 + cached / 3),
+        ("Inactive", anon * 7 / 8 + cached * 2 / 3 + m.buffers),
+        ("Active(anon)", anon / 8),
+        ("Inactive(anon)", anon * 7 / 8),
+        ("Active(file)", cached / 3),
+        ("Inactive(file)", cached * 2 / 3 + m.buffers),
+        ("Unevictable", 0),
+        ("Mlocked", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+        ("Zswap", 0),
+        ("Zswapped", 0),
+        ("Dirty", 212),
+        ("Writeback", 0),
+        ("AnonPages", anon),
+        ("Mapped", used / 6),
+        ("Shmem", m.shared),
+        ("KReclaimable", m.reclaimable),
+        ("Slab", m.reclaimable + 38_912),
+        ("SReclaimable", m.reclaimable),
+        ("SUnreclaim", 38_912),
+        ("KernelStack", 2_496),
+        ("PageTables", 4_120),
+        ("SecPageTables", 0),
+        ("NFS_Unstable", 0),
+        ("Bounce", 0),
+        ("WritebackTmp", 0),
+        ("CommitLimit", MEMORY_KIB / 2),
+        ("Committed_AS", used + used / 2),
+        ("VmallocTotal", 34_359_738_367),
+        ("VmallocUsed", 13_980),
+        ("VmallocChunk", 0),
+        ("Percpu", 1_184),
+        ("HardwareCorrupted", 0),
+        ("AnonHugePages", 0),
+        ("ShmemHugePages", 0),
+        ("ShmemPmdMapped", 0),
+        ("FileHugePages", 0),
+        ("FilePmdMapped", 0),
+    ];
+    let mut text = String::new();
+    for (label, kib) in rows {
+        let _ = writeln!(text, "{:<16}{kib:>8} kB", format!("{label}:"));
+    }
+    for label in [
+        "HugePages_Total",
+        "HugePages_Free",
+        "HugePages_Rsvd",
+        "HugePages_Surp",
+    ] {
+        let _ = writeln!(text, "{:<16}{:>8}", format!("{label}:"), 0);
+    }
+    for (label, kib) in [
+        ("Hugepagesize", 2048),
+        ("Hugetlb", 0),
+        ("DirectMap4k", 155_520),
+        ("DirectMap2M", 4_038_656),
+    ] {
+        let _ = writeln!(text, "{:<16}{kib:>8} kB", format!("{label}:"));
+    }
+    text
+}
+
 /// `free` as procps 4 prints it (KiB by default, `-m` MiB, `-g` GiB), for a host using
 /// `used` KiB, with no swap.
 fn free(args: &[&str], used: u64) -> String {
@@ -1323,9 +1431,13 @@ fn free(args: &[&str], used: u64) -> String {
     } else {
         0
     };
-    let (shared, cache) = (11_264, MEMORY_KIB / 4 + used / 9);
-    let free = MEMORY_KIB - used - cache;
-    let available = free + cache - shared;
+    let Memory {
+        shared,
+        cache,
+        free,
+        available,
+        ..
+    } = Memory::of(used);
     let row = |label: &str, values: &[u64]| {
         let mut line = format!("{label:<8}");
         for v in values {
@@ -1909,6 +2021,41 @@ mod tests {
         // total = used + free + buff/cache, as the kernel's figures add up (to rounding).
         assert!(mem[0].abs_diff(mem[1] + mem[2] + mem[4]) <= 2, "{m}");
         assert!(free(&["-h"], 812_000).contains("Mem:           3.8Gi"));
+
+        // /proc/meminfo gives the figures free prints, by procps's own arithmetic.
+        let info = meminfo(812_000);
+        let field = |name: &str| -> u64 {
+            let line = info
+                .lines()
+                .find(|l| l.starts_with(&format!("{name}:")))
+                .unwrap();
+            line[name.len() + 1..]
+                .trim()
+                .trim_end_matches(" kB")
+                .parse()
+                .unwrap()
+        };
+        let cache = field("Buffers") + field("Cached") + field("SReclaimable");
+        let kib: Vec<u64> = free(&[], 812_000).lines().nth(1).unwrap()[4..]
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(
+            kib,
+            [
+                field("MemTotal"),
+                field("MemTotal") - field("MemFree") - cache,
+                field("MemFree"),
+                field("Shmem"),
+                cache,
+                field("MemAvailable"),
+            ]
+        );
+        // Laid out as the kernel lays it out: values end in one column.
+        let real_line = "MemTotal:       24683784 kB";
+        let ours = info.lines().next().unwrap();
+        assert_eq!(ours.len(), real_line.len(), "{ours}");
+        assert!(info.contains("\nHugePages_Total:       0\n"), "{info}");
 
         // Never the same twice, as a live host's figures are not; always low.
         let mut rng = rand::rng();
