@@ -2195,6 +2195,14 @@ mod tests {
         let many = format!("echo{}", " $(cat /proc/cpuinfo /proc/cpuinfo)".repeat(100));
         let o = run(&h, false, &many);
         assert!(o.stdout.len() <= MAX_LINE + 1, "{}", o.stdout.len());
+        // Once the line is full, the substitutions left in it are never run (bash would run
+        // them all): none of these unknown commands gets as far as an error.
+        let full = format!(
+            "echo $(cat /proc/cpuinfo /proc/cpuinfo){}",
+            " $(nosuch)".repeat(100)
+        );
+        let o = run(&h, false, &full);
+        assert_eq!(o.stderr, "", "{}", o.stderr.len());
         let deep = run(
             &h,
             false,
