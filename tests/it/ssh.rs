@@ -1564,6 +1564,34 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "{out}"
     );
     assert!(out.contains(" (127.0.0.1)\r\n"), "{out}");
+
+    // The client on the host names the build the server's banner names (a mismatch is a
+    // known honeypot check), and a path that is not there fails as exec fails, not as an
+    // unknown command: bots probe with `/bin/busybox TAG`.
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-v", "-o", "PubkeyAuthentication=no"],
+        Some("ssh -V; /bin/busybox ECCHI; echo $?; /usr/bin/whoami"),
+    );
+    let err = stderr(&o);
+    let banner = err
+        .lines()
+        .find_map(|l| l.split_once("remote software version ").map(|(_, v)| v))
+        .expect("ssh -v names the server's software");
+    // `ssh -v` begins with its own version; the host's comes last.
+    let version = err
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("OpenSSH_") && l.contains(", OpenSSL "))
+        .expect("ssh -V on the host");
+    assert_eq!(version.split_once(", ").unwrap().0, banner, "{err}");
+    assert!(
+        err.contains("\nbash: line 1: /bin/busybox: No such file or directory\n"),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), "127\ndeploy\n");
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub struct Opened {
 /// A fanotify group with a mark on each lure, answered by a thread of its own.
 pub struct Attribution {
     group: Arc<Fanotify>,
-    /// Opens, in order; the thread never waits for room (see [`QUEUE`]).
+    /// Opens, in order; the thread never waits for room (see `QUEUE`).
     pub opened: mpsc::Receiver<Opened>,
 }
 

@@ -12,6 +12,7 @@ pub mod hostkeys;
 pub mod kexinit;
 pub mod profile;
 pub mod shell;
+pub mod ssh_client;
 pub mod tty;
 pub mod wire;
 

@@ -81,6 +81,20 @@ pub struct Distro {
     pub passwd: &'static str,
     /// `/`, as `ls /` lists it.
     pub root_dirs: &'static [&'static str],
+    /// The OpenSSH client of the same build, so that `ssh -V` on the fake host agrees with
+    /// the banner its server sends.
+    pub ssh_client: SshClient,
+}
+
+/// What the distribution's `ssh` prints of itself.
+#[derive(Debug)]
+pub struct SshClient {
+    /// `ssh -V`: the build and the OpenSSL it is linked with.
+    pub version: &'static str,
+    /// The usage text, from the build's `ssh.c`.
+    pub usage: &'static str,
+    /// The options, in `getopt` notation (a colon after one that takes an argument).
+    pub options: &'static str,
 }
 
 /// Everything one profile fixes.
@@ -239,6 +253,20 @@ static UBUNTU: ProfileData = ProfileData {
             "usr",
             "var",
         ],
+        ssh_client: SshClient {
+            version: "OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13 30 Jan 2024",
+            usage: concat!(
+                "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface] [-b bind_address]\n",
+                "           [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n",
+                "           [-e escape_char] [-F configfile] [-I pkcs11] [-i identity_file]\n",
+                "           [-J destination] [-L address] [-l login_name] [-m mac_spec]\n",
+                "           [-O ctl_cmd] [-o option] [-P tag] [-p port] [-R address]\n",
+                "           [-S ctl_path] [-W host:port] [-w local_tun[:remote_tun]]\n",
+                "           destination [command [argument ...]]\n",
+                "       ssh [-Q query_option]\n",
+            ),
+            options: "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy",
+        },
     },
 };
 
@@ -316,6 +344,19 @@ static DEBIAN: ProfileData = ProfileData {
             "vmlinuz",
             "vmlinuz.old",
         ],
+        ssh_client: SshClient {
+            version: "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026",
+            usage: concat!(
+                "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]\n",
+                "           [-b bind_address] [-c cipher_spec] [-D [bind_address:]port]\n",
+                "           [-E log_file] [-e escape_char] [-F configfile] [-I pkcs11]\n",
+                "           [-i identity_file] [-J [user@]host[:port]] [-L address]\n",
+                "           [-l login_name] [-m mac_spec] [-O ctl_cmd] [-o option] [-p port]\n",
+                "           [-Q query_option] [-R address] [-S ctl_path] [-W host:port]\n",
+                "           [-w local_tun[:remote_tun]] destination [command [argument ...]]\n",
+            ),
+            options: "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:PQ:R:S:TVw:W:XYy",
+        },
     },
 };
 

@@ -1,7 +1,8 @@
 //! The fake host behind an accepted login: a small, consistent imitation of the profile's
 //! distribution that answers a handful of commands (`whoami`, `id`, `hostname`, `uname`,
-//! `pwd`, `cd`, `ls`, `cat`, `ps`, `echo`, `exit`) from data and answers everything else as
-//! bash answers an unknown command. Nothing is ever executed: this module only builds strings.
+//! `pwd`, `cd`, `ls`, `cat`, `ps`, `echo`, `exit`, text tools, `ssh` through
+//! [`ssh_client`]) from data and answers everything else as bash answers an unknown command.
+//! Nothing is ever executed: this module only builds strings.
 //! Pure and synchronous, so it is tested without a network.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::profile::Distro;
+use super::ssh_client;
 
 /// Longest command line interpreted; the rest of a longer line is ignored.
 pub const MAX_LINE: usize = 4096;
@@ -381,7 +383,17 @@ impl Shell {
     fn command(&mut self, words: &[String], stdin: Option<&str>, out: &mut Output) {
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         out.status = 0;
-        match words[0].as_str() {
+        let name = match self.program(&words[0]) {
+            Ok(name) => name,
+            Err((why, status)) => {
+                let shown: String = words[0].chars().take(256).collect();
+                out.stderr
+                    .push_str(&self.builtin_error(&format!("{shown}: {why}")));
+                out.status = status;
+                return;
+            }
+        };
+        match name {
             "whoami" => {
                 let _ = writeln!(out.stdout, "{}", self.user.name);
             }
@@ -426,7 +438,6 @@ impl Shell {
             }
             "grep" => self.grep(&args, stdin, out),
             "head" | "tail" => {
-                let name = words[0].as_str();
                 let (count, files) = line_count(&args);
                 let inputs = self.inputs(name, &files, stdin, out);
                 let titled = inputs.len() > 1;
@@ -530,6 +541,15 @@ impl Shell {
                 }
                 out.status = u32::from(!found);
             }
+            "ssh" => {
+                let caller = ssh_client::Caller {
+                    hostname: &self.host.hostname,
+                    stdin_is_tty: self.interactive && stdin.is_none(),
+                };
+                let (err, status) = ssh_client::run(&self.host.distro.ssh_client, &args, &caller);
+                out.stderr.push_str(&err);
+                out.status = status;
+            }
             "echo" => {
                 let (newline, rest) = match args.first() {
                     Some(&"-n") => (false, &args[1..]),
@@ -556,6 +576,37 @@ impl Shell {
                     .push_str(&self.not_found(&name.chars().take(256).collect::<String>()));
                 out.status = 127;
             }
+        }
+    }
+
+    /// What a command word runs. A word without a slash is looked up as bash looks it up
+    /// (builtins, then `PATH`); one with a slash names a file, and only the host's programs
+    /// run: anything else fails as exec fails, with bash's status (127 for a missing file,
+    /// 126 for one that cannot run). Bots probe for this with `/bin/busybox TAG`.
+    fn program<'w>(&self, word: &'w str) -> Result<&'w str, (&'static str, u32)> {
+        if !word.contains('/') {
+            return Ok(word);
+        }
+        let path = normalize(&self.cwd, &expand_home(word, &self.user));
+        let is_file = self.host.files.contains_key(&path) || program_size(&path, "").is_some();
+        if word.ends_with('/') && is_file {
+            return Err(("Not a directory", 126));
+        }
+        if let Some(rest) = path.rsplit('/').next()
+            && program_size(&path, "").is_some()
+        {
+            return PROGRAMS
+                .iter()
+                .find(|(n, _)| *n == rest)
+                .map(|(n, _)| *n)
+                .ok_or(("No such file or directory", 127));
+        }
+        if self.host.files.contains_key(&path) {
+            Err(("Permission denied", 126))
+        } else if self.host.dirs.contains(&path) {
+            Err(("Is a directory", 126))
+        } else {
+            Err(("No such file or directory", 127))
         }
     }
 
@@ -1041,6 +1092,7 @@ const PROGRAMS: &[(&str, usize)] = &[
     ("nproc", 35_112),
     ("ps", 145_640),
     ("pwd", 39_120),
+    ("ssh", 1_129_504),
     ("tail", 68_168),
     ("uname", 35_120),
     ("uptime", 14_560),
@@ -1860,6 +1912,84 @@ mod tests {
         assert_eq!(run(&d, false, "cat /etc/debian_version").stdout, "12.8\n");
     }
 
+    /// The fake host's files and folders written to a temporary folder, its programs linked
+    /// to the real ones of this machine where it has them, so that the real bash can run the
+    /// same lines over the same tree.
+    fn on_disk(h: &Host) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for d in h.dirs.iter().filter(|d| *d != "/bin") {
+            std::fs::create_dir_all(dir.path().join(d.trim_start_matches('/'))).unwrap();
+        }
+        // Both distributions keep their programs in /usr, /bin links there.
+        std::os::unix::fs::symlink("usr/bin", dir.path().join("bin")).unwrap();
+        for (path, content) in &h.files {
+            std::fs::write(dir.path().join(path.trim_start_matches('/')), content).unwrap();
+        }
+        for (name, _) in PROGRAMS {
+            let real = std::path::Path::new("/usr/bin").join(name);
+            if real.exists() {
+                std::os::unix::fs::symlink(real, dir.path().join("usr/bin").join(name)).unwrap();
+            }
+        }
+        dir
+    }
+
+    /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
+    fn real_bash(dir: &std::path::Path, line: &str) -> (String, String, u32) {
+        let o = std::process::Command::new("bash")
+            .args(["-c", line])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.status.code().unwrap() as u32,
+        )
+    }
+
+    #[test]
+    fn commands_named_by_path_run_or_fail_as_bash_runs_them() {
+        // Bots try `/bin/busybox TAG` and read the error: a shell that answers "command not
+        // found" for a path is no bash. Each line is run by the fake shell from `/` and by
+        // the real bash from the fake host laid out on disk, with relative paths so that both
+        // name the same files.
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        for line in [
+            "bin/busybox ECCHI",
+            "usr/bin/busybox; echo $?",
+            "etc/passwd",
+            "etc/passwd/",
+            "etc",
+            "etc/",
+            "usr/bin/ls/",
+            "./nope",
+            "usr/bin/cat etc/hostname",
+            "usr/bin/../bin/echo hi",
+            "usr/bin/cd /etc",
+            "usr/bin/uname -s && ./usr/bin/echo ok",
+            "home/deploy/notes.txt || echo $?",
+            "echo $(etc/hostname) done",
+        ] {
+            let fake = run(&h, false, &format!("cd /; {line}"));
+            let (stdout, stderr, status) = real_bash(dir.path(), line);
+            assert_eq!(
+                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+                (stdout.as_str(), stderr.as_str(), status),
+                "{line}"
+            );
+        }
+        // An interactive login shell words it as `-bash`, and absolute paths work alike.
+        let o = run(&h, true, "/bin/busybox ECCHI");
+        assert_eq!(
+            (o.stderr.as_str(), o.status),
+            ("-bash: /bin/busybox: No such file or directory\n", 127)
+        );
+        assert_eq!(run(&h, true, "/bin/hostname").stdout, "build-07\n");
+        assert_eq!(run(&h, false, "~/notes.txt").status, 126);
+    }
+
     #[test]
     fn unknown_commands_fail_as_bash_fails() {
         let h = host(Profile::Openssh96Ubuntu);
@@ -2075,12 +2205,7 @@ mod tests {
         // fake shell from `/`, and by the real bash, coreutils, grep and mawk from that
         // folder. Host-probing scripts run these to size up a machine.
         let h = host(Profile::Openssh92Debian);
-        let dir = tempfile::tempdir().unwrap();
-        for (path, content) in &h.files {
-            let local = dir.path().join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
-            std::fs::write(local, content).unwrap();
-        }
+        let dir = on_disk(&h);
         for line in [
             "cat proc/cpuinfo | grep name | wc -l",
             "cat proc/cpuinfo | grep name | head -n 1 | awk '{print $4,$5,$6,$7,$8,$9;}'",
