@@ -81,6 +81,14 @@ pub struct Distro {
     pub passwd: &'static str,
     /// `/`, as `ls /` lists it.
     pub root_dirs: &'static [&'static str],
+    /// When the point release the host was installed from came out (Unix seconds): the time
+    /// of `base-files`' files, such as `/etc/os-release`. The host was installed after it.
+    pub released: u64,
+    /// The span (Unix seconds) the release's packages were built in, for the times of the
+    /// programs in `/usr/bin`; `None` keeps the times of Debian 12's packages.
+    pub packages_built: Option<(u64, u64)>,
+    /// The mode `adduser` gives a new home folder, as `ls -l` writes it.
+    pub home_mode: &'static str,
     /// The OpenSSH client of the same build, so that `ssh -V` on the fake host agrees with
     /// the banner its server sends.
     pub ssh_client: SshClient,
@@ -253,6 +261,12 @@ static UBUNTU: ProfileData = ProfileData {
             "usr",
             "var",
         ],
+        // base-files 13ubuntu10.1 of 24.04.1; the archive was rebuilt in the weeks before
+        // 24.04 (the programs' times are spread over them, not read from the packages).
+        released: 1_722_254_400,
+        packages_built: Some((1_710_892_800, 1_713_398_400)),
+        // Since 21.04 Ubuntu's adduser makes homes 0750.
+        home_mode: "rwxr-x---",
         ssh_client: SshClient {
             version: "OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13 30 Jan 2024",
             usage: concat!(
@@ -344,6 +358,11 @@ static DEBIAN: ProfileData = ProfileData {
             "vmlinuz",
             "vmlinuz.old",
         ],
+        // base-files 12.4+deb12u8, of 12.8.
+        released: 1_730_457_000,
+        packages_built: None,
+        // adduser 3.134 of Debian 12 makes homes 0700.
+        home_mode: "rwx------",
         ssh_client: SshClient {
             version: "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026",
             usage: concat!(

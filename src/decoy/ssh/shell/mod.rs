@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::profile::Distro;
 use super::ssh_client;
 
+mod stat;
+
 /// Longest command line interpreted; the rest of a longer line is ignored.
 pub const MAX_LINE: usize = 4096;
 /// Most files a shell config may add.
@@ -96,7 +98,14 @@ impl Host {
         }
         let mut dirs: BTreeSet<String> = BTreeSet::new();
         dirs.insert("/".into());
-        for d in distro.root_dirs.iter().filter(|d| !d.contains('.')) {
+        let root_files = [
+            "initrd.img",
+            "initrd.img.old",
+            "swap.img",
+            "vmlinuz",
+            "vmlinuz.old",
+        ];
+        for d in distro.root_dirs.iter().filter(|d| !root_files.contains(d)) {
             dirs.insert(format!("/{d}"));
         }
         for u in &users {
@@ -164,7 +173,7 @@ impl Host {
             out.extend(self.distro.root_dirs.iter().map(|d| d.to_string()));
         }
         if dir == "/usr/bin" || dir == "/bin" {
-            out.extend(PROGRAMS.iter().map(|(n, _)| n.to_string()));
+            out.extend(PROGRAMS.iter().map(|p| p.name.to_string()));
         }
         let prefix = if dir == "/" {
             "/".to_string()
@@ -533,7 +542,7 @@ impl Shell {
             "which" => {
                 let mut found = !args.is_empty();
                 for a in &args {
-                    if PROGRAMS.iter().any(|(n, _)| n == a) {
+                    if PROGRAMS.iter().any(|p| p.name == *a) {
                         let _ = writeln!(out.stdout, "/usr/bin/{a}");
                     } else {
                         found = false;
@@ -597,8 +606,8 @@ impl Shell {
         {
             return PROGRAMS
                 .iter()
-                .find(|(n, _)| *n == rest)
-                .map(|(n, _)| *n)
+                .find(|p| p.name == rest)
+                .map(|p| p.name)
                 .ok_or(("No such file or directory", 127));
         }
         if self.host.files.contains_key(&path) {
@@ -649,7 +658,13 @@ impl Shell {
             .flat_map(|a| a[1..].chars())
             .collect();
         let (all, long) = (flags.contains('a'), flags.contains('l'));
-        let human = flags.contains('h');
+        let (human, itself) = (flags.contains('h'), flags.contains('d'));
+        // -g leaves the owner out, -o and -G the group; -g and -o also mean -l.
+        let long = long || flags.contains('g') || flags.contains('o');
+        let columns_shown = (
+            !flags.contains('g'),
+            !(flags.contains('o') || flags.contains('G')),
+        );
         let mut targets: Vec<&str> = args
             .iter()
             .copied()
@@ -659,26 +674,47 @@ impl Shell {
             targets.push(".");
         }
         let many = targets.len() > 1;
-        for (i, t) in targets.iter().enumerate() {
+        // As coreutils does: errors first, then the entries named, together and sorted,
+        // then each folder's contents.
+        let (mut entries, mut folders) = (Vec::new(), Vec::new());
+        for t in &targets {
             let path = normalize(&self.cwd, &expand_home(t, &self.user));
-            if self.host.files.contains_key(&path) || program_size(&path, "ls").is_some() {
-                if long {
-                    self.long_lines(&[(path.clone(), t.to_string())], human, out);
-                } else {
-                    let _ = writeln!(out.stdout, "{t}");
-                }
-                continue;
-            }
-            if !self.host.dirs.contains(&path) {
+            let Some(st) = self.host.stat(&path) else {
                 let _ = writeln!(
                     out.stderr,
                     "ls: cannot access '{t}': No such file or directory"
                 );
                 out.status = 2;
                 continue;
+            };
+            // A link to a folder is listed as itself in a long listing unless named with a
+            // slash; one to a file always is.
+            let as_entry = st.kind == '-'
+                || itself
+                || (st.kind == 'l'
+                    && ((long && !t.ends_with('/')) || !self.host.dirs.contains(&path)));
+            if as_entry {
+                entries.push((path, t.to_string()));
+            } else {
+                folders.push((path, *t));
             }
+        }
+        entries.sort_by(|a, b| a.1.cmp(&b.1));
+        folders.sort_by(|a, b| a.1.cmp(b.1));
+        if long {
+            self.long_lines(&entries, human, columns_shown, out);
+        } else if self.interactive && !entries.is_empty() {
+            let names: Vec<String> = entries.iter().map(|e| e.1.clone()).collect();
+            out.stdout.push_str(&columns(&names, 80));
+        } else {
+            for (_, t) in &entries {
+                let _ = writeln!(out.stdout, "{t}");
+            }
+        }
+        for (i, (path, t)) in folders.iter().enumerate() {
+            let path = path.clone();
             if many {
-                if i > 0 {
+                if i > 0 || !entries.is_empty() {
                     out.stdout.push('\n');
                 }
                 let _ = writeln!(out.stdout, "{t}:");
@@ -691,12 +727,21 @@ impl Shell {
                 names.retain(|n| !n.starts_with('.'));
             }
             if long {
-                let _ = writeln!(out.stdout, "total {}", names.len() * 4);
                 let entries: Vec<(String, String)> = names
                     .iter()
                     .map(|n| (normalize(&path, n), n.clone()))
                     .collect();
-                self.long_lines(&entries, human, out);
+                let total: u64 = entries
+                    .iter()
+                    .filter_map(|(p, _)| self.host.stat(p))
+                    .map(|s| s.blocks)
+                    .sum();
+                if human {
+                    let _ = writeln!(out.stdout, "total {}", ls_human(total as usize * 1024));
+                } else {
+                    let _ = writeln!(out.stdout, "total {total}");
+                }
+                self.long_lines(&entries, human, columns_shown, out);
             } else if self.interactive {
                 out.stdout.push_str(&columns(&names, 80));
             } else {
@@ -707,67 +752,55 @@ impl Shell {
         }
     }
 
-    fn long_lines(&self, entries: &[(String, String)], human: bool, out: &mut Output) {
-        let rows: Vec<[String; 5]> = entries
+    /// `ls -l` lines for (path, name as shown) pairs, in columns as coreutils aligns them;
+    /// `(owner, group)` says which of those two columns to show.
+    fn long_lines(
+        &self,
+        entries: &[(String, String)],
+        human: bool,
+        (owner, group): (bool, bool),
+        out: &mut Output,
+    ) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let rows: Vec<(stat::Stat, String, String)> = entries
             .iter()
-            .map(|(p, n)| {
-                let mut fields = self.long_fields(p, n);
-                if human {
-                    fields[3] = ls_human(fields[3].parse().unwrap_or(0));
-                }
-                fields
+            .filter_map(|(p, n)| {
+                let st = self.host.stat(p)?;
+                let size = if human {
+                    ls_human(st.size as usize)
+                } else {
+                    st.size.to_string()
+                };
+                let name = match &st.target {
+                    Some(t) => format!("{n} -> {t}"),
+                    None => n.clone(),
+                };
+                Some((st, size, name))
             })
             .collect();
-        let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
-        let (wo, wg, ws) = (width(1), width(2), width(3));
-        for r in rows {
+        let width = |f: &dyn Fn(&(stat::Stat, String, String)) -> usize| {
+            rows.iter().map(f).max().unwrap_or(0)
+        };
+        let wl = width(&|r| r.0.links.to_string().len());
+        let wo = width(&|r| r.0.owner.len());
+        let wg = width(&|r| r.0.group.len());
+        let ws = width(&|r| r.1.len());
+        for (st, size, name) in &rows {
+            let mut line = format!("{}{} {:>wl$} ", st.kind, st.mode, st.links);
+            if owner {
+                let _ = write!(line, "{:<wo$} ", st.owner);
+            }
+            if group {
+                let _ = write!(line, "{:<wg$} ", st.group);
+            }
             let _ = writeln!(
                 out.stdout,
-                "{} 1 {:<wo$} {:<wg$} {:>ws$} Dec  5 13:09 {}",
-                r[0], r[1], r[2], r[3], r[4]
+                "{line}{size:>ws$} {} {name}",
+                stat::ls_time(st.mtime, now)
             );
         }
-    }
-
-    fn long_fields(&self, path: &str, shown: &str) -> [String; 5] {
-        let (kind, mode, size) = match self.host.files.get(path) {
-            // The kernel's files under /proc are read-only and list as empty.
-            Some(_) if path.starts_with("/proc/") => ('-', "r--r--r--", 0),
-            None if program_size(path, "ls").is_some() => {
-                ('-', "rwxr-xr-x", program_size(path, "ls").unwrap_or(0))
-            }
-            Some(c) => (
-                '-',
-                if path == "/etc/shadow" {
-                    "rw-r-----"
-                } else {
-                    "rw-r--r--"
-                },
-                c.len(),
-            ),
-            None => ('d', "rwxr-xr-x", 4096),
-        };
-        let owner = self
-            .host
-            .users
-            .iter()
-            .find(|u| {
-                u.uid != 0 && (path == u.home() || path.starts_with(&format!("{}/", u.home())))
-            })
-            .map(|u| u.name.as_str())
-            .unwrap_or("root");
-        let group = if path == "/etc/shadow" {
-            "shadow"
-        } else {
-            owner
-        };
-        [
-            format!("{kind}{mode}"),
-            owner.to_string(),
-            group.to_string(),
-            size.to_string(),
-            shown.to_string(),
-        ]
     }
 
     /// What a text tool reads: the files named in `args` (those that are not flags), else
@@ -1074,48 +1107,82 @@ impl Shell {
     }
 }
 
-/// The programs the fake host answers for that live in `/usr/bin` (what `which` finds), with
-/// their sizes in bytes as `ls -l` lists them. `cd`, `pwd`, `echo` and `exit` are bash
-/// builtins; `pwd` and `echo` also exist as programs.
-const PROGRAMS: &[(&str, usize)] = &[
-    ("awk", 158_840),
-    ("cat", 44_016),
-    ("crontab", 47_480),
-    ("echo", 35_120),
-    ("free", 22_552),
-    ("grep", 203_152),
-    ("head", 43_952),
-    ("hostname", 22_760),
-    ("id", 48_304),
-    ("ls", 151_344),
-    ("lscpu", 109_856),
-    ("nproc", 35_112),
-    ("ps", 145_640),
-    ("pwd", 39_120),
-    ("ssh", 1_129_504),
-    ("tail", 68_168),
-    ("uname", 35_120),
-    ("uptime", 14_560),
-    ("w", 22_680),
-    ("wc", 48_144),
-    ("who", 52_808),
-    ("which", 1_067),
-    ("whoami", 35_112),
+/// A program in `/usr/bin`.
+#[derive(Debug)]
+struct Program {
+    name: &'static str,
+    /// Size in bytes (of the file a link leads to).
+    size: usize,
+    /// Modification time (Unix seconds), as Debian 12's package installs it.
+    mtime: u64,
+    /// `update-alternatives` installs some as links: where the link points.
+    link: Option<&'static str>,
+}
+
+const fn program(name: &'static str, size: usize, mtime: u64) -> Program {
+    Program {
+        name,
+        size,
+        mtime,
+        link: None,
+    }
+}
+
+/// The programs the fake host answers for that live in `/usr/bin` (what `which` finds),
+/// with the sizes and times Debian 12's packages give them (coreutils 9.1, procps 4.0.2,
+/// util-linux 2.38.1, grep 3.8, mawk 1.3.4, cron 3.0pl1-162, openssh-client 9.2p1-2+deb12u10).
+/// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
+const PROGRAMS: &[Program] = &[
+    Program {
+        name: "awk",
+        size: 158_376,
+        mtime: 1_655_480_126,
+        link: Some("/etc/alternatives/awk"),
+    },
+    program("cat", 44_016, 1_663_687_647),
+    program("crontab", 43_648, 1_677_742_380),
+    program("echo", 43_856, 1_663_687_647),
+    program("free", 26_936, 1_671_429_998),
+    program("grep", 203_152, 1_674_571_380),
+    program("head", 48_080, 1_663_687_647),
+    program("hostname", 22_680, 1_671_456_791),
+    program("id", 48_144, 1_663_687_647),
+    program("ls", 151_344, 1_663_687_647),
+    program("lscpu", 129_344, 1_732_219_314),
+    program("nproc", 43_920, 1_663_687_647),
+    program("ps", 146_360, 1_671_429_998),
+    program("pwd", 43_952, 1_663_687_647),
+    program("ssh", 1_129_504, 1_777_976_816),
+    program("tail", 76_944, 1_663_687_647),
+    program("uname", 43_888, 1_663_687_647),
+    program("uptime", 14_648, 1_671_429_998),
+    program("w", 22_840, 1_671_429_998),
+    program("wc", 52_280, 1_663_687_647),
+    program("who", 60_432, 1_663_687_647),
+    Program {
+        name: "which",
+        size: 946,
+        mtime: 1_690_587_995,
+        link: Some("/etc/alternatives/which"),
+    },
+    program("whoami", 39_792, 1_663_687_647),
 ];
 
-/// A program's size, if the fake host has one at `path` (`/usr/bin/NAME`, or the
-/// `/proc/self/exe` of the program reading it).
-fn program_size(path: &str, reader: &str) -> Option<usize> {
+/// The program at `path` (`/usr/bin/NAME` or `/bin/NAME`, or the `/proc/self/exe` of the
+/// program reading it).
+fn program_at(path: &str, reader: &str) -> Option<&'static Program> {
     let name = match path {
         "/proc/self/exe" => reader,
         p => p
             .strip_prefix("/usr/bin/")
             .or_else(|| p.strip_prefix("/bin/"))?,
     };
-    PROGRAMS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, size)| *size)
+    PROGRAMS.iter().find(|p| p.name == name)
+}
+
+/// A program's size, if the fake host has one at `path` (see [`program_at`]).
+fn program_size(path: &str, reader: &str) -> Option<usize> {
+    program_at(path, reader).map(|p| p.size)
 }
 
 /// What reading a program prints: the start of an x86-64 ELF executable, the rest left
@@ -1925,7 +1992,7 @@ mod tests {
         for (path, content) in &h.files {
             std::fs::write(dir.path().join(path.trim_start_matches('/')), content).unwrap();
         }
-        for (name, _) in PROGRAMS {
+        for Program { name, .. } in PROGRAMS {
             let real = std::path::Path::new("/usr/bin").join(name);
             if real.exists() {
                 std::os::unix::fs::symlink(real, dir.path().join("usr/bin").join(name)).unwrap();
@@ -1934,10 +2001,133 @@ mod tests {
         dir
     }
 
+    /// The fake host laid out on disk as `ls -l` would list it: every file of its size,
+    /// mode and time, links where it has links, folders with their modes and times.
+    fn on_disk_as_listed(h: &Host) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let local = |p: &str| dir.path().join(p.trim_start_matches('/'));
+        let mut paths: Vec<String> = h.dirs.iter().cloned().collect();
+        paths.extend(h.files.keys().cloned());
+        paths.extend(PROGRAMS.iter().map(|p| format!("/usr/bin/{}", p.name)));
+        paths.extend(h.distro.root_dirs.iter().map(|d| format!("/{d}")));
+        paths.sort();
+        paths.dedup();
+        for p in &paths {
+            let st = h.stat(p).unwrap();
+            match st.kind {
+                'd' if p != "/" => std::fs::create_dir_all(local(p)).unwrap(),
+                'd' => {}
+                'l' => std::os::unix::fs::symlink(st.target.unwrap(), local(p)).unwrap(),
+                _ => std::fs::write(local(p), vec![b'x'; st.size as usize]).unwrap(),
+            }
+        }
+        // Children first, so that creating an entry does not move its folder's time.
+        for p in paths.iter().rev() {
+            let st = h.stat(p).unwrap();
+            if st.kind != 'l' {
+                let bits = st.mode.bytes().fold(0u32, |m, b| {
+                    (m << 1) | u32::from(!matches!(b, b'-' | b'S' | b'T'))
+                });
+                let special = match st.mode {
+                    m if m.ends_with('t') => 0o1000,
+                    m if m.as_bytes()[5] == b's' => 0o2000,
+                    _ => 0,
+                };
+                std::fs::set_permissions(
+                    local(p),
+                    std::os::unix::fs::PermissionsExt::from_mode(bits | special),
+                )
+                .unwrap();
+            }
+            let touched = std::process::Command::new("touch")
+                .args(["-h", "-d", &format!("@{}", st.mtime)])
+                .arg(local(p))
+                .status()
+                .unwrap();
+            assert!(touched.success());
+        }
+        dir
+    }
+
+    #[test]
+    fn long_listings_read_as_the_real_ls_reads_the_same_tree() {
+        // Each listing is made twice: by the fake shell, and by the real ls over the fake
+        // host laid out on disk with the same sizes, modes, links and times (owner and group
+        // left out with -gG: the files on disk belong to whoever runs the test).
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk_as_listed(&h);
+        for line in [
+            "ls -lgG etc",
+            "ls -lgG usr/bin",
+            "ls -lgGh usr/bin",
+            "ls -lgGa home/deploy",
+            "ls -ldgG home/deploy root tmp",
+            "ls -lgG bin etc/os-release",
+            "ls -lgG bin/ | head -4",
+            "ls -gG usr/bin/ls usr/bin/crontab",
+            "ls -og etc/passwd",
+            "ls -ldgG proc/cpuinfo",
+        ] {
+            let fake = run(&h, false, &format!("cd /; {line}"));
+            let (stdout, stderr, status) = real_bash(dir.path(), line);
+            assert_eq!(
+                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+                (stdout.as_str(), stderr.as_str(), status),
+                "{line}"
+            );
+        }
+        // The root, but for the kernel's file systems and lost+found, whose sizes a folder
+        // on disk cannot have (and which therefore change the columns' widths).
+        let fields = |text: &str| -> Vec<Vec<String>> {
+            text.lines()
+                .skip(1)
+                .filter(|l| {
+                    !["dev", "proc", "run", "sys", "lost+found"]
+                        .iter()
+                        .any(|n| l.ends_with(&format!(" {n}")) || l.ends_with(" .."))
+                })
+                .map(|l| l.split_whitespace().map(str::to_string).collect())
+                .collect()
+        };
+        let fake = run(&h, false, "cd /; ls -lgGa /").stdout;
+        let (real, _, _) = real_bash(dir.path(), "ls -lgGa .");
+        assert_eq!(fields(&fake), fields(&real));
+
+        // Times: hours and minutes within six months, the year before that and in the future.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let half_year = 31_556_952 / 2;
+        for t in [
+            now - 60,
+            now - 86_400 * 40,
+            now - half_year + 3_600,
+            now - half_year - 3_600,
+            now - 86_400 * 400,
+            now + 86_400,
+            1_663_687_647,
+        ] {
+            let f = dir.path().join(format!("t{t}"));
+            std::fs::write(&f, "").unwrap();
+            let touched = std::process::Command::new("touch")
+                .args(["-d", &format!("@{t}")])
+                .arg(&f)
+                .status()
+                .unwrap();
+            assert!(touched.success());
+            let (real, _, _) = real_bash(dir.path(), &format!("ls -lgG t{t}"));
+            let shown: Vec<&str> = real.split_whitespace().collect();
+            let want = &real[real.find(shown[3]).unwrap()..real.find(&format!(" t{t}")).unwrap()];
+            assert_eq!(stat::ls_time(t, now), want, "{t}");
+        }
+    }
+
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
     fn real_bash(dir: &std::path::Path, line: &str) -> (String, String, u32) {
         let o = std::process::Command::new("bash")
             .args(["-c", line])
+            .env("LC_ALL", "C")
             .current_dir(dir)
             .output()
             .unwrap();
@@ -2079,15 +2269,31 @@ mod tests {
             root.lines().count() < 6 && root.contains("vmlinuz.old"),
             "{root}"
         );
+        // Owners and groups (the rest of the long format is compared with the real ls).
         let l = run(&h, false, "ls -l /home/deploy").stdout;
-        assert!(
-            l.contains("-rw-r--r-- 1 deploy deploy 14 Dec  5 13:09 notes.txt"),
-            "{l}"
-        );
+        assert!(l.contains("-rw-r--r-- 1 deploy deploy 14 "), "{l}");
         let la = run(&h, false, "ls -la").stdout;
+        assert!(la.contains("\ndrwx------ 2 deploy deploy 4096 "), "{la}");
+        assert!(la.contains("\ndrwxr-xr-x 3 root   root   4096 "), "{la}");
+        let etc = run(&h, false, "ls -l /etc/shadow /usr/bin/crontab").stdout;
+        assert!(etc.contains("-rw-r----- 1 root shadow  "), "{etc}");
+        assert!(etc.contains("-rwxr-sr-x 1 root crontab "), "{etc}");
+        // Ubuntu's root: the merged /usr links, its swap file, 0750 homes.
+        let u = host(Profile::Openssh96Ubuntu);
+        let root = run(&u, false, "ls -l /").stdout;
+        for want in [
+            " bin -> usr/bin\n",
+            "\ndrwxr-xr-x   2 root root       4096 ",
+            "\n-rw-------   1 root root 2147483648 ",
+            " swap.img\n",
+            "\ndr-xr-xr-x 137 root root          0 ",
+        ] {
+            assert!(root.contains(want), "{want:?} in {root}");
+        }
         assert!(
-            la.contains("drwxr-xr-x 1 root   root   4096 Dec  5 13:09 ..\n"),
-            "{la}"
+            run(&u, false, "ls -ld ~")
+                .stdout
+                .starts_with("drwxr-x--- 2 deploy deploy 4096 ")
         );
         assert_eq!(
             run(&h, false, "ls /nope").stderr,
@@ -2272,7 +2478,7 @@ mod tests {
         let h = host(Profile::Openssh92Debian);
         assert_eq!(
             run(&h, false, "ls -lh $(which ls)").stdout,
-            "-rwxr-xr-x 1 root root 148K Dec  5 13:09 /usr/bin/ls\n"
+            "-rwxr-xr-x 1 root root 148K Sep 20  2022 /usr/bin/ls\n"
         );
         assert!(run(&h, false, "ls /usr/bin").stdout.contains("\ngrep\n"));
         let exe = run(&h, false, "cat /proc/self/exe");
