@@ -7,6 +7,7 @@
 //! authentication failures" ([`handler`]). Nothing is accepted except credentials listed
 //! under `accept:`; those reach a fake shell that executes nothing ([`shell`], [`tty`]).
 
+pub mod distro;
 pub mod handler;
 pub mod hostkeys;
 pub mod kexinit;

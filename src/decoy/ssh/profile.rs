@@ -14,6 +14,8 @@ use std::fmt;
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg};
 use russh::{MethodKind, MethodSet, Preferred, cipher, compression, kex, mac};
 
+use super::distro;
+
 /// The profiles a decoy may name with `profile:`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
@@ -89,6 +91,21 @@ pub struct Distro {
     pub packages_built: Option<(u64, u64)>,
     /// The mode `adduser` gives a new home folder, as `ls -l` writes it.
     pub home_mode: &'static str,
+    /// `/etc/group` without the users' own groups.
+    pub group: &'static str,
+    /// `/etc/hosts`; `{hostname}` is filled in.
+    pub hosts: &'static str,
+    /// Folders under `/etc`, `/usr` and `/var`.
+    pub dirs: &'static [&'static str],
+    /// Other files under `/etc` (path, content with `{root_uuid}` and `{machine_id}` to fill
+    /// in).
+    pub files: &'static [(&'static str, &'static str)],
+    /// Links (path, target); the path is also a file or folder of the host, which reading
+    /// or entering it reaches.
+    pub links: &'static [(&'static str, &'static str)],
+    /// Who built the kernel and with what, as `/proc/version` says between the release
+    /// and the version `uname` prints.
+    pub kernel_built_by: &'static str,
     /// The OpenSSH client of the same build, so that `ssh -V` on the fake host agrees with
     /// the banner its server sends.
     pub ssh_client: SshClient,
@@ -255,7 +272,6 @@ static UBUNTU: ProfileData = ProfileData {
             "sbin.usr-is-merged",
             "snap",
             "srv",
-            "swap.img",
             "sys",
             "tmp",
             "usr",
@@ -267,6 +283,12 @@ static UBUNTU: ProfileData = ProfileData {
         packages_built: Some((1_710_892_800, 1_713_398_400)),
         // Since 21.04 Ubuntu's adduser makes homes 0750.
         home_mode: "rwxr-x---",
+        group: distro::UBUNTU_GROUP,
+        hosts: distro::UBUNTU_HOSTS,
+        dirs: distro::UBUNTU_DIRS,
+        files: distro::UBUNTU_FILES,
+        links: distro::UBUNTU_LINKS,
+        kernel_built_by: "(buildd@lcy02-amd64-091) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42)",
         ssh_client: SshClient {
             version: "OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13 30 Jan 2024",
             usage: concat!(
@@ -363,6 +385,12 @@ static DEBIAN: ProfileData = ProfileData {
         packages_built: None,
         // adduser 3.134 of Debian 12 makes homes 0700.
         home_mode: "rwx------",
+        group: distro::DEBIAN_GROUP,
+        hosts: distro::DEBIAN_HOSTS,
+        dirs: distro::DEBIAN_DIRS,
+        files: distro::DEBIAN_FILES,
+        links: distro::DEBIAN_LINKS,
+        kernel_built_by: "(debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40)",
         ssh_client: SshClient {
             version: "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026",
             usage: concat!(

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::distro;
 use super::profile::Distro;
 use super::ssh_client;
 
@@ -89,22 +90,44 @@ impl Host {
             "/etc/debian_version".to_string(),
             distro.debian_version.to_string(),
         );
+        let mut group = distro.group.to_string();
+        for u in users.iter().filter(|u| u.uid != 0) {
+            let _ = writeln!(group, "{}:x:{}:", u.name, u.uid);
+        }
+        files.insert("/etc/group".to_string(), group);
+        files.insert(
+            "/etc/hosts".to_string(),
+            distro.hosts.replace("{hostname}", hostname),
+        );
+        // Written once the host's install time is known (below).
         files.insert("/etc/shadow".to_string(), String::new());
+        for (name, content) in distro::SKEL {
+            files.insert(format!("/etc/skel/{name}"), content.to_string());
+            for u in users.iter().filter(|u| u.uid != 0) {
+                files.insert(format!("{}/{name}", u.home()), content.to_string());
+            }
+        }
+        for (name, content) in distro::ROOT_DOTFILES {
+            files.insert(format!("/root/{name}"), content.to_string());
+        }
         files.insert("/proc/cpuinfo".to_string(), cpuinfo());
-        // Written afresh on every read (see `Shell::inputs`), as the kernel writes it.
-        files.insert("/proc/meminfo".to_string(), String::new());
+        files.insert(
+            "/proc/version".to_string(),
+            format!(
+                "Linux version {} {} {}\n",
+                distro.kernel_release, distro.kernel_built_by, distro.kernel_version
+            ),
+        );
+        // Written afresh on every read (see `Shell::inputs`), as the kernel writes them.
+        for dynamic in PROC_DYNAMIC {
+            files.insert(dynamic.to_string(), String::new());
+        }
         for (path, content) in extra {
             files.insert(normalize("/", path), content.clone());
         }
         let mut dirs: BTreeSet<String> = BTreeSet::new();
         dirs.insert("/".into());
-        let root_files = [
-            "initrd.img",
-            "initrd.img.old",
-            "swap.img",
-            "vmlinuz",
-            "vmlinuz.old",
-        ];
+        let root_files = ["initrd.img", "initrd.img.old", "vmlinuz", "vmlinuz.old"];
         for d in distro.root_dirs.iter().filter(|d| !root_files.contains(d)) {
             dirs.insert(format!("/{d}"));
         }
@@ -112,6 +135,7 @@ impl Host {
             dirs.insert(u.home());
         }
         dirs.insert("/usr/bin".into());
+        dirs.extend(distro.dirs.iter().map(|d| d.to_string()));
         for p in files.keys() {
             let mut cur = parent(p);
             while cur != "/" {
@@ -119,13 +143,79 @@ impl Host {
                 cur = parent(&cur);
             }
         }
-        Host {
+        let mut host = Host {
             hostname: hostname.to_string(),
             distro,
             users,
             files,
             dirs,
+        };
+        if !extra
+            .iter()
+            .any(|(p, _)| normalize("/", p) == "/etc/shadow")
+        {
+            let shadow = host.shadow();
+            host.files.insert("/etc/shadow".into(), shadow);
         }
+        // Identifiers of this install, fixed per host name.
+        let hex = |what: &str| {
+            format!(
+                "{:016x}{:016x}",
+                host.seed(what),
+                host.seed(&format!("{what}."))
+            )
+        };
+        let uuid = |what: &str| {
+            let h = hex(what);
+            format!(
+                "{}-{}-4{}-a{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[13..16],
+                &h[17..20],
+                &h[20..32]
+            )
+        };
+        let (machine_id, root_uuid) = (hex("machine-id"), uuid("root"));
+        for (path, template) in distro.files {
+            if extra.iter().any(|(p, _)| normalize("/", p) == *path) {
+                continue;
+            }
+            let content = template
+                .replace("{machine_id}", &machine_id)
+                .replace("{root_uuid}", &root_uuid);
+            host.files.insert(path.to_string(), content);
+        }
+        host
+    }
+
+    /// `/etc/shadow`: every account of `/etc/passwd` locked (`*`) but root and the users,
+    /// whose hashes are yescrypt-shaped and match nothing, all changed on the install day.
+    fn shadow(&self) -> String {
+        const B64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let day = self.installed() / 86_400;
+        let passwd = self.files.get("/etc/passwd").map_or("", String::as_str);
+        let mut out = String::new();
+        for name in passwd.lines().filter_map(|l| l.split(':').next()) {
+            let hash = if name == "root" || self.user(name).is_some() {
+                let mut seed = self.seed(name);
+                let mut chars = |n: usize| -> String {
+                    (0..n)
+                        .map(|_| {
+                            seed = seed
+                                .wrapping_mul(6_364_136_223_846_793_005)
+                                .wrapping_add(1_442_695_040_888_963_407);
+                            char::from(B64[(seed >> 58) as usize])
+                        })
+                        .collect()
+                };
+                format!("$y$j9T${}${}", chars(22), chars(43))
+            } else {
+                "*".to_string()
+            };
+            let _ = writeln!(out, "{name}:{hash}:{day}:0:99999:7:::");
+        }
+        out
     }
 
     /// When the fake host last booted: a time within the last 40 days that stays put across
@@ -832,8 +922,8 @@ impl Shell {
                 read.push((a.to_string(), ELF_HEAD.to_string()));
                 continue;
             }
-            if path == "/proc/meminfo" {
-                read.push((a.to_string(), meminfo(used_memory_kib(&mut rand::rng()))));
+            if let Some(text) = self.proc_file(&path) {
+                read.push((a.to_string(), text));
                 continue;
             }
             let problem = match self.host.files.get(&path) {
@@ -853,6 +943,31 @@ impl Shell {
 
     /// `grep` with a fixed pattern (a plain word, as scripts probing a host grep for), and
     /// `-i`, `-v`, `-c`, `-n`, `-w`, `-q`, `-h`; regular-expression syntax matches itself.
+    /// What the kernel writes into one of [`PROC_DYNAMIC`] when it is read.
+    fn proc_file(&self, path: &str) -> Option<String> {
+        let rng = &mut rand::rng();
+        match path {
+            "/proc/meminfo" => Some(meminfo(used_memory_kib(rng))),
+            "/proc/uptime" => {
+                let up = SystemTime::now()
+                    .duration_since(self.host.booted())
+                    .map_or(0.0, |d| d.as_secs_f64());
+                // Both processors mostly idle.
+                let idle = up * CPUS as f64 * 0.985;
+                Some(format!("{up:.2} {idle:.2}\n"))
+            }
+            "/proc/loadavg" => {
+                let [one, five, fifteen] = load_averages(rng);
+                let last_pid = 1400 + self.user.uid % 97 + 17 + self.line;
+                Some(format!(
+                    "{one:.2} {five:.2} {fifteen:.2} 1/{} {last_pid}\n",
+                    rand::Rng::random_range(rng, 128..142)
+                ))
+            }
+            _ => None,
+        }
+    }
+
     fn grep(&self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
         let mut flags = String::new();
         let mut rest = Vec::new();
@@ -1188,6 +1303,9 @@ fn program_size(path: &str, reader: &str) -> Option<usize> {
 /// What reading a program prints: the start of an x86-64 ELF executable, the rest left
 /// out (a decoy has no binaries to give away).
 const ELF_HEAD: &str = "\u{7f}ELF\u{2}\u{1}\u{1}\0\0\0\0\0\0\0\0\0\u{3}\0>\0\u{1}\0\0\0";
+
+/// Files under `/proc` that are written when read, so that they change as the real ones do.
+const PROC_DYNAMIC: &[&str] = &["/proc/loadavg", "/proc/meminfo", "/proc/uptime"];
 
 /// How many `$(...)` may nest inside each other before the rest is left as typed.
 const MAX_SUBSTITUTION_DEPTH: u8 = 4;
@@ -2181,6 +2299,120 @@ mod tests {
     }
 
     #[test]
+    fn a_fresh_installs_files_agree_with_each_other_and_with_the_commands() {
+        for p in [Profile::Openssh92Debian, Profile::Openssh96Ubuntu] {
+            let h = host(p);
+            let name = p.data().name;
+            let cat = |path: &str| run(&h, false, &format!("cat {path}")).stdout;
+            // The kernel: /proc/version names what uname prints.
+            let version = cat("/proc/version");
+            let (r, v) = (
+                run(&h, false, "uname -r").stdout,
+                run(&h, false, "uname -v").stdout,
+            );
+            assert!(
+                version.starts_with(&format!("Linux version {} (", r.trim())),
+                "{version}"
+            );
+            assert!(version.ends_with(&v), "{name}: {version} / {v}");
+            // Every group a file or an account names exists.
+            let groups: BTreeSet<String> = cat("/etc/group")
+                .lines()
+                .map(|l| l.split(':').nth(2).unwrap().to_string())
+                .collect();
+            let group_file = cat("/etc/group");
+            let names: BTreeSet<&str> = group_file
+                .lines()
+                .map(|l| l.split(':').next().unwrap())
+                .collect();
+            for account in cat("/etc/passwd").lines() {
+                let gid = account.split(':').nth(3).unwrap();
+                assert!(groups.contains(gid), "{name}: {account}");
+            }
+            for g in ["shadow", "crontab", "deploy"] {
+                assert!(names.contains(g), "{name}: {g}");
+            }
+            // /etc/shadow has every account, in order, and only root reads it.
+            let root = Shell::new(
+                h.clone(),
+                User {
+                    name: "root".into(),
+                    uid: 0,
+                },
+                false,
+            )
+            .run("cat /etc/shadow");
+            let shadow_names: Vec<String> = root
+                .stdout
+                .lines()
+                .map(|l| l.split(':').next().unwrap().to_string())
+                .collect();
+            let passwd_names: Vec<String> = cat("/etc/passwd")
+                .lines()
+                .map(|l| l.split(':').next().unwrap().to_string())
+                .collect();
+            assert_eq!(shadow_names, passwd_names, "{name}");
+            assert!(root.stdout.starts_with("root:$y$j9T$"), "{}", root.stdout);
+            assert_eq!(run(&h, false, "cat /etc/shadow").status, 1);
+            // The host name resolves to the host, as the installer writes it.
+
+            assert!(
+                cat("/etc/hosts").lines().any(|l| l.starts_with("127.0.1.1")
+                    && (l.ends_with(" build-07") || l.ends_with("\tbuild-07"))),
+                "{name}"
+            );
+            // A new home starts from /etc/skel.
+            let home = run(&h, false, "ls -a ~").stdout;
+            assert_eq!(
+                home, ".\n..\n.bash_logout\n.bashrc\n.profile\nnotes.txt\n",
+                "{name}"
+            );
+            assert_eq!(cat("~/.bashrc"), cat("/etc/skel/.bashrc"));
+            // The boot: /proc/uptime and uptime agree.
+            let up: f64 = cat("/proc/uptime")
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let booted = SystemTime::now()
+                .duration_since(h.booted())
+                .unwrap()
+                .as_secs_f64();
+            assert!((up - booted).abs() < 5.0, "{up} / {booted}");
+            let load = cat("/proc/loadavg");
+            assert_eq!(load.split(' ').count(), 5, "{load}");
+            // Identifiers stay put per host and differ between hosts; no swap anywhere.
+            let id = cat("/etc/machine-id");
+            assert!(
+                id.len() == 33 && id.trim().bytes().all(|b| b.is_ascii_hexdigit()),
+                "{id}"
+            );
+            assert_eq!(cat("/etc/machine-id"), id);
+            let other = Arc::new(Host::new("build-08", &p.data().distro, vec![], &[]));
+            assert_ne!(
+                Shell::new(
+                    other.clone(),
+                    User {
+                        name: "root".into(),
+                        uid: 0
+                    },
+                    false
+                )
+                .run("cat /etc/machine-id")
+                .stdout,
+                id
+            );
+            assert!(!cat("/etc/fstab").contains("swap"), "{name}");
+            assert!(
+                run(&h, false, "free")
+                    .stdout
+                    .contains("Swap:              0           0           0")
+            );
+        }
+    }
+
+    #[test]
     fn unknown_commands_fail_as_bash_fails() {
         let h = host(Profile::Openssh96Ubuntu);
         let o = run(&h, false, "wget http://x/bot.sh");
@@ -2278,15 +2510,13 @@ mod tests {
         let etc = run(&h, false, "ls -l /etc/shadow /usr/bin/crontab").stdout;
         assert!(etc.contains("-rw-r----- 1 root shadow  "), "{etc}");
         assert!(etc.contains("-rwxr-sr-x 1 root crontab "), "{etc}");
-        // Ubuntu's root: the merged /usr links, its swap file, 0750 homes.
+        // Ubuntu's root: the merged /usr links, 0750 homes.
         let u = host(Profile::Openssh96Ubuntu);
         let root = run(&u, false, "ls -l /").stdout;
         for want in [
             " bin -> usr/bin\n",
-            "\ndrwxr-xr-x   2 root root       4096 ",
-            "\n-rw-------   1 root root 2147483648 ",
-            " swap.img\n",
-            "\ndr-xr-xr-x 137 root root          0 ",
+            "\ndrwxr-xr-x   2 root root  4096 ",
+            "\ndr-xr-xr-x 137 root root     0 ",
         ] {
             assert!(root.contains(want), "{want:?} in {root}");
         }

@@ -35,14 +35,14 @@ const ROOT_LINKS: &[&str] = &["bin", "lib", "lib32", "lib64", "libx32", "sbin"];
 
 impl Host {
     /// When the host was installed: weeks after its point release, fixed per host name.
-    fn installed(&self) -> u64 {
+    pub(super) fn installed(&self) -> u64 {
         const SPAN: u64 = 120 * 86_400;
         let boot = unix(self.booted());
         (self.distro.released + 3 * 86_400 + self.seed("installed") % SPAN).min(boot)
     }
 
     /// A number fixed by the host name and `what`.
-    fn seed(&self, what: &str) -> u64 {
+    pub(super) fn seed(&self, what: &str) -> u64 {
         self.hostname
             .bytes()
             .chain(what.bytes())
@@ -53,8 +53,8 @@ impl Host {
 
     /// Where the link at `path` points, if `path` is one.
     pub(super) fn link_target(&self, path: &str) -> Option<String> {
-        if path == "/etc/os-release" {
-            return Some("../usr/lib/os-release".into());
+        if let Some((_, target)) = self.distro.links.iter().find(|(p, _)| *p == path) {
+            return Some(target.to_string());
         }
         if let Some(p) = program_at(path, "").filter(|_| !path.starts_with("/proc/")) {
             return p.link.map(str::to_string);
@@ -93,7 +93,7 @@ impl Host {
             st.size = target.len() as u64;
             st.mtime = match program_at(path, "") {
                 Some(p) => self.program_time(p),
-                None if path == "/etc/os-release" => self.distro.released,
+                None if path.starts_with("/etc/") => self.distro.released,
                 None => installed,
             };
             st.target = Some(target);
@@ -132,20 +132,19 @@ impl Host {
                 "/etc/shadow" => {
                     st.mode = "rw-r-----";
                     st.group = "shadow".into();
+                    st.mtime = installed;
                 }
                 "/usr/lib/os-release" | "/etc/issue" | "/etc/debian_version" => {
                     st.mtime = self.distro.released;
                 }
-                "/etc/passwd" | "/etc/hostname" => {}
+                p if p.starts_with("/etc/skel/") => st.mtime = self.distro.released,
+                // Written by the installer, or copied from /etc/skel with the account.
+                "/etc/passwd" | "/etc/group" | "/etc/hostname" | "/etc/hosts" => {}
+                p if self.dotfile(p) => {}
                 // Anything else was put there after the install, before the last boot.
                 p => st.mtime = installed + self.seed(p) % boot.saturating_sub(installed).max(1),
             }
             st.blocks = blocks(st.size);
-            return Some(st);
-        }
-        if path == "/swap.img" && self.distro.root_dirs.contains(&"swap.img") {
-            (st.mode, st.size) = ("rw-------", 2_147_483_648);
-            st.blocks = st.size / 1024;
             return Some(st);
         }
         if !self.dirs.contains(path) {
@@ -211,6 +210,20 @@ impl Host {
             _ => {}
         }
         Some(st)
+    }
+
+    /// Whether `path` is one of the dotfiles a home starts with.
+    fn dotfile(&self, path: &str) -> bool {
+        let Some((home, name)) = path.rsplit_once('/') else {
+            return false;
+        };
+        let homes =
+            || std::iter::once("/root".to_string()).chain(self.users.iter().map(|u| u.home()));
+        homes().any(|h| h == home)
+            && super::distro::SKEL
+                .iter()
+                .chain(super::distro::ROOT_DOTFILES)
+                .any(|(n, _)| *n == name)
     }
 
     /// A program's time: its package's build on Debian 12, somewhere in the span the
