@@ -14,6 +14,7 @@ use super::distro;
 use super::profile::Distro;
 use super::ssh_client;
 
+mod date;
 mod stat;
 
 /// Longest command line interpreted; the rest of a longer line is ignored.
@@ -640,6 +641,12 @@ impl Shell {
                 }
                 out.status = u32::from(!found);
             }
+            "date" => {
+                let (stdout, stderr, status) = date::date(&args, SystemTime::now());
+                out.stdout.push_str(&stdout);
+                out.stderr.push_str(&stderr);
+                out.status = status;
+            }
             "ssh" => {
                 let caller = ssh_client::Caller {
                     hostname: &self.host.hostname,
@@ -1256,6 +1263,7 @@ const PROGRAMS: &[Program] = &[
     },
     program("cat", 44_016, 1_663_687_647),
     program("crontab", 43_648, 1_677_742_380),
+    program("date", 121_904, 1_663_687_647),
     program("echo", 43_856, 1_663_687_647),
     program("free", 26_936, 1_671_429_998),
     program("grep", 203_152, 1_674_571_380),
@@ -1753,36 +1761,7 @@ fn ps_start(started: SystemTime, now: SystemTime) -> String {
 /// A time as C's `ctime` writes it (`Tue Dec 10 09:12:01 2024`), in UTC: the format of
 /// sshd's "Last login:" line.
 pub fn ctime(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {}",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        year
-    )
+    date::strftime("%a %b %e %H:%M:%S %Y", t)
 }
 
 /// How a command is joined to the one before it.
