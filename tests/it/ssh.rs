@@ -1592,6 +1592,43 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "{err}"
     );
     assert_eq!(String::from_utf8(o.stdout).unwrap(), "127\ndeploy\n");
+
+    // /etc/ssh holds the public keys the server presents (an intruder compares them with
+    // known_hosts) and an sshd_config with the port it listens on; the private keys are
+    // root's.
+    let port = d.addr("ssh").port().to_string();
+    let scan = Command::new("ssh-keyscan")
+        .args(["-p", &port, "-t", "ed25519", "127.0.0.1"])
+        .output()
+        .expect("ssh-keyscan is installed");
+    let scanned = String::from_utf8(scan.stdout).unwrap();
+    let presented: Vec<&str> = scanned
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .expect("ssh-keyscan reads the key")
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some(
+            "cat /etc/ssh/ssh_host_ed25519_key.pub; grep ^Port /etc/ssh/sshd_config; hostname; cat /etc/ssh/ssh_host_ed25519_key",
+        ),
+    );
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let on_host: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(on_host[..2], presented[..], "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(on_host[2], format!("root@{}", lines[2]), "{out}");
+    assert_eq!(lines[1], format!("Port {port}"));
+    assert_eq!(
+        stderr(&o),
+        "cat: /etc/ssh/ssh_host_ed25519_key: Permission denied\n"
+    );
 }
 
 #[test]

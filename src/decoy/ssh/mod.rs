@@ -31,7 +31,7 @@ use tracing::{Instrument, debug, info_span};
 
 use self::handler::{Conn, ConnError, Stats};
 use self::profile::Profile;
-use self::shell::{Host, User};
+use self::shell::{Host, Sshd, User};
 use self::wire::{Tap, Wire};
 use super::DecoyCtx;
 use super::limit::ConnPermit;
@@ -210,10 +210,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The fake host's users: one per distinct `accept:` username, root as uid 0, the others
-/// from 1000 up in the order they are listed.
 /// The fake host's users: those of `accept:`, then the users named by lures whose
-/// honeytokens log in here.
+/// honeytokens log in here; one per distinct name, root as uid 0, the others from 1000 up
+/// in that order.
 fn users<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<User> {
     let mut users: Vec<User> = Vec::new();
     let mut next = 1000;
@@ -233,6 +232,16 @@ fn users<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<User> {
         });
     }
     users
+}
+
+/// The TYPE of `/etc/ssh/ssh_host_TYPE_key` for a host key algorithm.
+fn key_file_type(a: russh::keys::Algorithm) -> Option<&'static str> {
+    match a {
+        russh::keys::Algorithm::Ed25519 => Some("ed25519"),
+        russh::keys::Algorithm::Ecdsa { .. } => Some("ecdsa"),
+        russh::keys::Algorithm::Rsa { .. } => Some("rsa"),
+        _ => None,
+    }
 }
 
 /// Serves the decoy on `listener` until `ctx.shutdown` fires.
@@ -280,12 +289,26 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             .iter()
             .map(|a| a.user.as_str())
             .chain(bound.iter().filter_map(|l| l.user.as_deref()));
+        let sshd = Sshd {
+            port: listener.local_addr().map_or(22, |a| a.port()),
+            host_keys: config
+                .keys
+                .iter()
+                .filter_map(|k| {
+                    Some((
+                        key_file_type(k.algorithm())?,
+                        k.public_key().to_openssh().ok()?,
+                    ))
+                })
+                .collect(),
+        };
         let host = Host::new(
             &settings.shell.hostname,
             &profile.data().distro,
             users(names),
             &settings.shell.files,
-        );
+        )
+        .with_sshd(&sshd);
         let (max, per_source) = (
             settings.limits.max_connections,
             settings.limits.max_connections_per_source,

@@ -15,7 +15,11 @@ use super::profile::Distro;
 use super::ssh_client;
 
 mod date;
+mod pattern;
+mod sshd;
 mod stat;
+
+pub use sshd::Sshd;
 
 /// Longest command line interpreted; the rest of a longer line is ignored.
 pub const MAX_LINE: usize = 4096;
@@ -934,7 +938,7 @@ impl Shell {
                 continue;
             }
             let problem = match self.host.files.get(&path) {
-                Some(_) if path == "/etc/shadow" && self.user.uid != 0 => "Permission denied",
+                Some(_) if !self.can_read(&path) => "Permission denied",
                 Some(content) => {
                     read.push((a.to_string(), content.clone()));
                     continue;
@@ -950,6 +954,19 @@ impl Shell {
 
     /// `grep` with a fixed pattern (a plain word, as scripts probing a host grep for), and
     /// `-i`, `-v`, `-c`, `-n`, `-w`, `-q`, `-h`; regular-expression syntax matches itself.
+    /// Whether this session's user may read the file at `path`, by its mode (root reads
+    /// everything).
+    fn can_read(&self, path: &str) -> bool {
+        let Some(st) = self.host.stat(path) else {
+            return false;
+        };
+        let m = st.mode.as_bytes();
+        self.user.uid == 0
+            || m[6] == b'r'
+            || (st.owner == self.user.name && m[0] == b'r')
+            || (st.group == self.user.name && m[3] == b'r')
+    }
+
     /// What the kernel writes into one of [`PROC_DYNAMIC`] when it is read.
     fn proc_file(&self, path: &str) -> Option<String> {
         let rng = &mut rand::rng();
@@ -978,44 +995,71 @@ impl Shell {
     fn grep(&self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
         let mut flags = String::new();
         let mut rest = Vec::new();
-        let mut pattern: Option<&str> = None;
-        for a in args {
-            match a.strip_prefix('-') {
-                Some(f) if !f.is_empty() && pattern.is_none() && rest.is_empty() => {
-                    flags.push_str(f)
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut it = args.iter().copied();
+        let mut options_done = false;
+        while let Some(a) = it.next() {
+            match a {
+                "--" if !options_done => options_done = true,
+                "-e" if !options_done => patterns.extend(it.next()),
+                a if !options_done && a.starts_with("--") => match a {
+                    "--extended-regexp" => flags.push('E'),
+                    "--fixed-strings" => flags.push('F'),
+                    "--ignore-case" => flags.push('i'),
+                    "--invert-match" => flags.push('v'),
+                    "--count" => flags.push('c'),
+                    "--line-number" => flags.push('n'),
+                    "--word-regexp" => flags.push('w'),
+                    "--line-regexp" => flags.push('x'),
+                    "--quiet" | "--silent" => flags.push('q'),
+                    "--no-filename" => flags.push('h'),
+                    _ => {} // --color and the like change nothing here
+                },
+                a if !options_done && a.len() > 1 && a.starts_with('-') => {
+                    let f = &a[1..];
+                    match f.find('e') {
+                        // `-ie PATTERN`, `-ePATTERN`
+                        Some(at) => {
+                            flags.push_str(&f[..at]);
+                            let inline = &f[at + 1..];
+                            if inline.is_empty() {
+                                patterns.extend(it.next());
+                            } else {
+                                patterns.push(inline);
+                            }
+                        }
+                        None => flags.push_str(f),
+                    }
                 }
-                _ if pattern.is_none() => pattern = Some(a),
-                _ => rest.push(*a),
+                a if patterns.is_empty() && rest.is_empty() && !had_e(args) => patterns.push(a),
+                a => rest.push(a),
             }
         }
-        let Some(pattern) = pattern else {
+        if patterns.is_empty() {
             out.stderr.push_str(
                 "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n",
             );
             out.status = 2;
             return;
-        };
+        }
         let has = |c: char| flags.contains(c);
-        let fold = |t: &str| {
-            if has('i') {
-                t.to_lowercase()
-            } else {
-                t.to_string()
+        let syntax = if has('F') {
+            pattern::Syntax::Fixed
+        } else if has('E') {
+            pattern::Syntax::Extended
+        } else {
+            pattern::Syntax::Basic
+        };
+        let joined = patterns.join("\n");
+        let pattern = match pattern::Pattern::parse(&joined, syntax, has('i')) {
+            Ok(p) => p,
+            Err(message) => {
+                let _ = writeln!(out.stderr, "{message}");
+                out.status = 2;
+                return;
             }
         };
-        let needle = fold(pattern);
-        let matches = |line: &str| {
-            let hay = fold(line);
-            let found = if has('w') {
-                hay.match_indices(&needle).any(|(at, m)| {
-                    let word = |c: char| c.is_alphanumeric() || c == '_';
-                    !hay[..at].ends_with(word) && !hay[at + m.len()..].starts_with(word)
-                })
-            } else {
-                hay.contains(&needle)
-            };
-            found != has('v')
-        };
+        let matches = |line: &str| pattern.matches(line, has('w'), has('x')) != has('v');
         let inputs = self.inputs("grep", &rest, stdin, out);
         let titled = inputs.len() > 1 && !has('h');
         let mut any = false;
@@ -1311,6 +1355,13 @@ fn program_size(path: &str, reader: &str) -> Option<usize> {
 /// What reading a program prints: the start of an x86-64 ELF executable, the rest left
 /// out (a decoy has no binaries to give away).
 const ELF_HEAD: &str = "\u{7f}ELF\u{2}\u{1}\u{1}\0\0\0\0\0\0\0\0\0\u{3}\0>\0\u{1}\0\0\0";
+
+/// Whether grep's arguments give its patterns with `-e` (then every other word is a file).
+fn had_e(args: &[&str]) -> bool {
+    args.iter()
+        .take_while(|a| **a != "--")
+        .any(|a| a.len() > 1 && a.starts_with('-') && !a.starts_with("--") && a.contains('e'))
+}
 
 /// Files under `/proc` that are written when read, so that they change as the real ones do.
 const PROC_DYNAMIC: &[&str] = &["/proc/loadavg", "/proc/meminfo", "/proc/uptime"];
@@ -2392,6 +2443,80 @@ mod tests {
     }
 
     #[test]
+    fn etc_ssh_describes_the_server_the_session_came_through() {
+        let sshd = Sshd {
+            port: 22,
+            host_keys: vec![
+                ("ed25519", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJyZ".into()),
+                ("rsa", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQC".into()),
+            ],
+        };
+        let users = vec![
+            User {
+                name: "root".into(),
+                uid: 0,
+            },
+            User {
+                name: "deploy".into(),
+                uid: 1000,
+            },
+        ];
+        let configured = [("/etc/ssh/ssh_config".to_string(), "Host *\n".to_string())];
+        let h = Arc::new(
+            Host::new(
+                "build-07",
+                &Profile::Openssh92Debian.data().distro,
+                users,
+                &configured,
+            )
+            .with_sshd(&sshd),
+        );
+        let as_user =
+            |i: usize, line: &str| Shell::new(h.clone(), h.users[i].clone(), false).run(line);
+        let listing = as_user(1, "ls -l /etc/ssh").stdout;
+        for want in [
+            "-rw------- 1 root root  ",
+            " ssh_host_ed25519_key\n",
+            " ssh_host_ed25519_key.pub\n",
+            " ssh_host_rsa_key\n",
+            " sshd_config\n",
+            "drwxr-xr-x 2 root root 4096 ",
+        ] {
+            assert!(listing.contains(want), "{want:?} in {listing}");
+        }
+        assert!(!listing.contains("ecdsa"), "{listing}");
+        assert_eq!(
+            as_user(1, "cat /etc/ssh/ssh_host_rsa_key.pub").stdout,
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQC root@build-07\n"
+        );
+        let private = as_user(1, "cat /etc/ssh/ssh_host_rsa_key");
+        assert_eq!(
+            (private.stderr.as_str(), private.status),
+            ("cat: /etc/ssh/ssh_host_rsa_key: Permission denied\n", 1)
+        );
+        let private = as_user(0, "cat /etc/ssh/ssh_host_ed25519_key").stdout;
+        assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE"));
+        assert!(private.ends_with("\n-----END OPENSSH PRIVATE KEY-----\n"));
+        assert!(
+            !private.contains("AAAAC3NzaC1lZDI1NTE5AAAAIJyZ"),
+            "no part of the key"
+        );
+        let config = as_user(1, "cat /etc/ssh/sshd_config").stdout;
+        for want in [
+            "\n#Port 22\n",
+            "\nPermitRootLogin yes\n",
+            "\nAllowTcpForwarding no\n",
+        ] {
+            assert!(config.contains(want), "{want:?} in {config}");
+        }
+        assert!(
+            !config.contains("Subsystem"),
+            "the decoy has no sftp: {config}"
+        );
+        assert_eq!(as_user(1, "cat /etc/ssh/ssh_config").stdout, "Host *\n");
+    }
+
+    #[test]
     fn unknown_commands_fail_as_bash_fails() {
         let h = host(Profile::Openssh96Ubuntu);
         let o = run(&h, false, "wget http://x/bot.sh");
@@ -2631,6 +2756,30 @@ mod tests {
             "awk -F : '{print $1 $3}' etc/passwd | head -3",
             "grep -n root etc/passwd etc/hostname",
             "grep nothing-here etc/passwd",
+            "grep ^root etc/passwd",
+            "grep -c 'sh$' etc/passwd",
+            "grep -E 'root|daemon' etc/passwd | wc -l",
+            "grep 'root\\|daemon' etc/passwd",
+            "grep -v '^#' etc/hosts",
+            "grep -v -e '^#' -e '^$' etc/hosts",
+            "grep -i 'NAME.*:' proc/cpuinfo | head -2",
+            "grep -x 'bin:.*' etc/group",
+            "grep -w 'x:[0-9]*' etc/passwd | wc -l",
+            "grep -E '^[a-z]+:x:0:' etc/passwd",
+            "grep -E '^[^:]+:[^:]*:[0-9]{1}' etc/passwd | wc -l",
+            "grep '^[[:alpha:]_-]*:x:1[0-9][0-9]:' etc/passwd",
+            "grep -F '.*' etc/passwd",
+            "grep '[[:digit:]]' etc/hostname",
+            "grep 'a[' etc/passwd",
+            "grep -n 'bash$' etc/passwd etc/shells",
+            "grep root etc/passwd -c",
+            "grep -E 'x?:0:0' etc/passwd",
+            "grep 'ro*t' etc/passwd",
+            "grep 'r\\+o\\?t:' etc/passwd",
+            "grep -E '(root|sys):x' etc/passwd",
+            "grep -E '[0-9]{4,}' etc/passwd",
+            "grep 'x:[0-9]\\{1,2\\}:' etc/passwd | wc -l",
+            "grep -cE 'o{2}|s{1,3}h$' etc/passwd",
             "grep root etc/missing",
             "wc etc/passwd",
             "wc -l etc/passwd etc/hostname",

@@ -134,6 +134,12 @@ impl Host {
                     st.group = "shadow".into();
                     st.mtime = installed;
                 }
+                // Host keys are made on the first boot, private ones for root alone.
+                p if p.starts_with("/etc/ssh/") => {
+                    if p.starts_with("/etc/ssh/ssh_host_") && p.ends_with("_key") {
+                        st.mode = "rw-------";
+                    }
+                }
                 "/usr/lib/os-release" | "/etc/issue" | "/etc/debian_version" => {
                     st.mtime = self.distro.released;
                 }

@@ -1,0 +1,351 @@
+//! The patterns the fake host's `grep` understands: POSIX basic (with GNU's `\|`, `\+`,
+//! `\?`) and extended syntax, anchors, `.`, bracket expressions with ranges and the
+//! `[:class:]` names, `\w` and `\s`, and the quantifiers `*`, `+`, `?` and intervals.
+//! Groups are read as their contents (a quantifier after one applies to its last atom);
+//! back-references and word assertions are not supported. Both are rare in the lines
+//! intruders type.
+//!
+//! A line is matched by walking the set of positions every branch can have reached after
+//! each of its pieces, never by backtracking, so the time is bounded by the pattern's size
+//! times the line's length whatever the pattern.
+
+/// One atom of a pattern.
+#[derive(Clone, Debug)]
+enum Atom {
+    Char(char),
+    Any,
+    /// A bracket expression: its ranges (inclusive), negated or not.
+    Set(bool, Vec<(char, char)>),
+}
+
+#[derive(Clone, Debug)]
+struct Piece {
+    atom: Atom,
+    /// Fewest repeats.
+    min: u32,
+    /// Most repeats; `None` for no limit.
+    max: Option<u32>,
+}
+
+/// The largest count an interval may give (GNU grep allows more; such patterns are not
+/// typed by people).
+const MAX_REPEAT: u32 = 255;
+
+#[derive(Clone, Debug, Default)]
+struct Branch {
+    starts: bool,
+    ends: bool,
+    pieces: Vec<Piece>,
+}
+
+/// A parsed pattern: matches when any branch does.
+#[derive(Clone, Debug)]
+pub(super) struct Pattern {
+    branches: Vec<Branch>,
+    fold: bool,
+}
+
+/// How a pattern is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Syntax {
+    Basic,
+    Extended,
+    Fixed,
+}
+
+/// grep's message for a bracket expression left open.
+pub(super) const UNMATCHED: &str = "grep: Unmatched [, [^, [:, [., or [=";
+
+impl Pattern {
+    /// Reads `text`; `fold` ignores case. An error is grep's message.
+    pub fn parse(text: &str, syntax: Syntax, fold: bool) -> Result<Pattern, &'static str> {
+        let text = if fold {
+            text.to_lowercase()
+        } else {
+            text.to_string()
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let mut branches = vec![Branch::default()];
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            i += 1;
+            let branch = branches.last_mut().unwrap_or_else(|| unreachable!());
+            if syntax == Syntax::Fixed {
+                if c == '\n' {
+                    branches.push(Branch::default());
+                } else {
+                    branch.pieces.push(Piece::one(Atom::Char(c)));
+                }
+                continue;
+            }
+            let extended = syntax == Syntax::Extended;
+            let quantifier = |q: char| match q {
+                '+' => (1, None),
+                '?' => (0, Some(1)),
+                _ => (0, None),
+            };
+            let atom = match c {
+                '\n' => {
+                    branches.push(Branch::default());
+                    continue;
+                }
+                '^' if branch.pieces.is_empty() && !branch.starts => {
+                    branch.starts = true;
+                    continue;
+                }
+                '$' if i == chars.len()
+                    || (extended && matches!(chars.get(i), Some('|' | ')')))
+                    || (!extended && chars[i..].starts_with(&['\\', '|'])) =>
+                {
+                    branch.ends = true;
+                    continue;
+                }
+                '|' if extended => {
+                    branches.push(Branch::default());
+                    continue;
+                }
+                '(' | ')' if extended => continue,
+                '*' | '+' | '?' if (extended || c == '*') && !branch.pieces.is_empty() => {
+                    repeat(&mut branch.pieces, quantifier(c));
+                    continue;
+                }
+                '{' if extended && !branch.pieces.is_empty() => {
+                    let (bounds, next) = interval(&chars, i, "}")?;
+                    i = next;
+                    repeat(&mut branch.pieces, bounds);
+                    continue;
+                }
+                '.' => Atom::Any,
+                '[' => {
+                    let (set, next) = bracket(&chars, i).ok_or(UNMATCHED)?;
+                    i = next;
+                    set
+                }
+                '\\' => {
+                    let Some(&e) = chars.get(i) else {
+                        return Err("grep: Trailing backslash");
+                    };
+                    i += 1;
+                    match e {
+                        '|' if !extended => {
+                            branches.push(Branch::default());
+                            continue;
+                        }
+                        '(' | ')' | '<' | '>' | 'b' | 'B' if !extended || !"()".contains(e) => {
+                            continue;
+                        }
+                        '+' | '?' if !extended && !branch.pieces.is_empty() => {
+                            repeat(&mut branch.pieces, quantifier(e));
+                            continue;
+                        }
+                        '{' if !extended && !branch.pieces.is_empty() => {
+                            let (bounds, next) = interval(&chars, i, "\\}")?;
+                            i = next;
+                            repeat(&mut branch.pieces, bounds);
+                            continue;
+                        }
+                        'w' => Atom::Set(false, word_ranges()),
+                        'W' => Atom::Set(true, word_ranges()),
+                        's' => Atom::Set(false, space_ranges()),
+                        'S' => Atom::Set(true, space_ranges()),
+                        other => Atom::Char(other),
+                    }
+                }
+                other => Atom::Char(other),
+            };
+            branch.pieces.push(Piece::one(atom));
+        }
+        Ok(Pattern { branches, fold })
+    }
+
+    /// Whether `line` holds a match; `word` asks for one bounded by non-word characters
+    /// (`-w`), `whole` for the whole line (`-x`).
+    pub fn matches(&self, line: &str, word: bool, whole: bool) -> bool {
+        let line = if self.fold {
+            line.to_lowercase()
+        } else {
+            line.to_string()
+        };
+        let hay: Vec<char> = line.chars().collect();
+        let n = hay.len();
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        self.branches.iter().any(|b| {
+            // Positions a match may start at.
+            let mut at: Vec<bool> = (0..=n)
+                .map(|i| {
+                    (!(b.starts || whole) || i == 0) && (!word || i == 0 || !is_word(hay[i - 1]))
+                })
+                .collect();
+            for p in &b.pieces {
+                at = p.step(&at, &hay);
+                if !at.contains(&true) {
+                    return false;
+                }
+            }
+            (0..=n).any(|e| {
+                at[e] && (!(b.ends || whole) || e == n) && (!word || e == n || !is_word(hay[e]))
+            })
+        })
+    }
+}
+
+impl Piece {
+    fn one(atom: Atom) -> Piece {
+        Piece {
+            atom,
+            min: 1,
+            max: Some(1),
+        }
+    }
+
+    /// The positions reachable from any of `at` by this piece.
+    fn step(&self, at: &[bool], hay: &[char]) -> Vec<bool> {
+        let once = |from: &[bool]| -> Vec<bool> {
+            let mut next = vec![false; from.len()];
+            for (i, c) in hay.iter().enumerate() {
+                if from[i] && self.atom.matches(*c) {
+                    next[i + 1] = true;
+                }
+            }
+            next
+        };
+        let mut cur = at.to_vec();
+        for _ in 0..self.min {
+            cur = once(&cur);
+        }
+        match self.max {
+            None => {
+                for (i, c) in hay.iter().enumerate() {
+                    if cur[i] && self.atom.matches(*c) {
+                        cur[i + 1] = true;
+                    }
+                }
+            }
+            Some(max) => {
+                for _ in self.min..max {
+                    let more = once(&cur);
+                    for (c, m) in cur.iter_mut().zip(more) {
+                        *c |= m;
+                    }
+                }
+            }
+        }
+        cur
+    }
+}
+
+/// Applies a quantifier `(min, max)` to the last piece; a second one multiplies the first.
+fn repeat(pieces: &mut [Piece], (min, max): (u32, Option<u32>)) {
+    if let Some(last) = pieces.last_mut() {
+        last.min = last.min.saturating_mul(min).min(MAX_REPEAT);
+        last.max = match (last.max, max) {
+            (Some(a), Some(b)) => Some(a.saturating_mul(b).min(MAX_REPEAT)),
+            _ => None,
+        };
+    }
+}
+
+/// An interval `{n}`, `{n,}`, `{,m}` or `{n,m}` whose `{` is at `from - 1`, closed by
+/// `close`: the bounds and the index past it.
+fn interval(
+    chars: &[char],
+    from: usize,
+    close: &str,
+) -> Result<((u32, Option<u32>), usize), &'static str> {
+    const BAD: &str = "grep: Invalid content of \\{\\}";
+    let rest: String = chars[from..].iter().collect();
+    let end = rest.find(close).ok_or("grep: Unmatched \\{")?;
+    let body = &rest[..end];
+    let number = |t: &str| -> Result<Option<u32>, &'static str> {
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let n: u32 = t.parse().map_err(|_| BAD)?;
+        if n > MAX_REPEAT {
+            return Err("grep: Regular expression too big");
+        }
+        Ok(Some(n))
+    };
+    let bounds = match body.split_once(',') {
+        None => {
+            let n = number(body)?.ok_or(BAD)?;
+            (n, Some(n))
+        }
+        Some((a, b)) => (number(a)?.unwrap_or(0), number(b)?),
+    };
+    if bounds.1.is_some_and(|m| m < bounds.0) {
+        return Err(BAD);
+    }
+    Ok((bounds, from + body.chars().count() + close.chars().count()))
+}
+
+impl Atom {
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Atom::Char(x) => *x == c,
+            Atom::Any => true,
+            Atom::Set(negated, ranges) => {
+                ranges.iter().any(|(a, b)| (*a..=*b).contains(&c)) != *negated
+            }
+        }
+    }
+}
+
+/// A bracket expression whose `[` is at `from - 1`: the set and the index past its `]`.
+fn bracket(chars: &[char], from: usize) -> Option<(Atom, usize)> {
+    let mut i = from;
+    let negated = chars.get(i) == Some(&'^');
+    if negated {
+        i += 1;
+    }
+    let mut ranges = Vec::new();
+    let mut first = true;
+    loop {
+        let c = *chars.get(i)?;
+        if c == ']' && !first {
+            return Some((Atom::Set(negated, ranges), i + 1));
+        }
+        first = false;
+        if c == '[' && chars.get(i + 1) == Some(&':') {
+            let rest: String = chars[i + 2..].iter().collect();
+            let end = rest.find(":]")?;
+            ranges.extend(class(&rest[..end])?);
+            i += 2 + rest[..end].chars().count() + 2;
+            continue;
+        }
+        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|e| *e != ']') {
+            ranges.push((c, chars[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((c, c));
+            i += 1;
+        }
+    }
+}
+
+fn class(name: &str) -> Option<Vec<(char, char)>> {
+    Some(match name {
+        "alpha" => vec![('a', 'z'), ('A', 'Z')],
+        "digit" => vec![('0', '9')],
+        "alnum" => vec![('a', 'z'), ('A', 'Z'), ('0', '9')],
+        "upper" => vec![('A', 'Z')],
+        "lower" => vec![('a', 'z')],
+        "space" => space_ranges(),
+        "blank" => vec![(' ', ' '), ('\t', '\t')],
+        "xdigit" => vec![('0', '9'), ('a', 'f'), ('A', 'F')],
+        "punct" => vec![('!', '/'), (':', '@'), ('[', '`'), ('{', '~')],
+        "print" => vec![(' ', '~')],
+        "graph" => vec![('!', '~')],
+        "cntrl" => vec![('\0', '\u{1f}'), ('\u{7f}', '\u{7f}')],
+        _ => return None,
+    })
+}
+
+fn word_ranges() -> Vec<(char, char)> {
+    vec![('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')]
+}
+
+fn space_ranges() -> Vec<(char, char)> {
+    vec![(' ', ' '), ('\t', '\r')]
+}
