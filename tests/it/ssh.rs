@@ -1629,6 +1629,31 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         stderr(&o),
         "cat: /etc/ssh/ssh_host_ed25519_key: Permission denied\n"
     );
+
+    // One address everywhere the host shows its network.
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some("hostname -I; ip -br a show ens3; ip r | grep ^default; date +%s"),
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    let address = lines[0].trim_end();
+    assert!(lines[1].contains(&format!(" {address}/24 ")), "{out}");
+    let gateway = format!("{}.1", address.rsplit_once('.').unwrap().0);
+    assert_eq!(
+        lines[2],
+        format!("default via {gateway} dev ens3 proto dhcp src {address} metric 100 ")
+    );
+    let clock: u64 = lines[3].parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(clock.abs_diff(now) < 60, "{clock} / {now}");
 }
 
 #[test]

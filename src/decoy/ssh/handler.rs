@@ -768,7 +768,9 @@ impl Handler for Conn {
         }
         let tty = chan.term.is_some();
         let color = chan.term.as_deref().is_some_and(color_term);
-        let sh = Shell::new(self.sh.host.clone(), user, tty).from(self.peer.ip());
+        let sh = Shell::new(self.sh.host.clone(), user, tty)
+            .from(self.peer.ip())
+            .on(self.local.ip());
         let mut banner = String::new();
         if tty {
             banner.push_str(&self.sh.host.motd());
@@ -799,6 +801,7 @@ impl Handler for Conn {
             None => {
                 let o = Shell::new(self.sh.host.clone(), user.clone(), false)
                     .from(self.peer.ip())
+                    .on(self.local.ip())
                     .run(&command);
                 (o.stdout, o.stderr, o.status)
             }

@@ -64,6 +64,8 @@ impl HostKeyType {
 /// The operating system behind the login, as the fake shell shows it.
 #[derive(Debug)]
 pub struct Distro {
+    /// The distribution.
+    pub family: Family,
     /// `/etc/os-release`.
     pub os_release: &'static str,
     /// `/etc/issue`.
@@ -120,6 +122,16 @@ pub struct SshClient {
     pub usage: &'static str,
     /// The options, in `getopt` notation (a colon after one that takes an argument).
     pub options: &'static str,
+}
+
+/// Which distribution a profile's host runs: what its data cannot say by itself (the
+/// network stack and the tools' builds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Debian 12: ifupdown and dhclient, kernel 6.1.
+    Debian,
+    /// Ubuntu 24.04: netplan and systemd-networkd, kernel 6.8.
+    Ubuntu,
 }
 
 /// Everything one profile fixes.
@@ -242,6 +254,7 @@ static UBUNTU: ProfileData = ProfileData {
     host_keys: HOST_KEYS,
     methods: METHODS,
     distro: Distro {
+        family: Family::Ubuntu,
         os_release: "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION=\"24.04.1 LTS (Noble Numbat)\"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nHOME_URL=\"https://www.ubuntu.com/\"\nSUPPORT_URL=\"https://help.ubuntu.com/\"\nBUG_REPORT_URL=\"https://bugs.launchpad.net/ubuntu/\"\nPRIVACY_POLICY_URL=\"https://www.ubuntu.com/legal/terms-and-policies/privacy-policy\"\nUBUNTU_CODENAME=noble\nLOGO=ubuntu-logo\n",
         issue: "Ubuntu 24.04.1 LTS \\n \\l\n\n",
         debian_version: "trixie/sid\n",
@@ -344,6 +357,7 @@ static DEBIAN: ProfileData = ProfileData {
     host_keys: HOST_KEYS,
     methods: METHODS,
     distro: Distro {
+        family: Family::Debian,
         os_release: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL=\"https://www.debian.org/\"\nSUPPORT_URL=\"https://www.debian.org/support\"\nBUG_REPORT_URL=\"https://bugs.debian.org/\"\n",
         issue: "Debian GNU/Linux 12 \\n \\l\n\n",
         debian_version: "12.8\n",

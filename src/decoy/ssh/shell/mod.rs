@@ -15,6 +15,7 @@ use super::profile::Distro;
 use super::ssh_client;
 
 mod date;
+mod net;
 mod pattern;
 mod sshd;
 mod stat;
@@ -315,6 +316,8 @@ pub struct Shell {
     depth: u8,
     /// The address the session came from, as utmp holds it for `w` and `who`.
     from: String,
+    /// The address the session reached the host at: its interface's address.
+    local: Option<std::net::IpAddr>,
 }
 
 impl Shell {
@@ -332,7 +335,21 @@ impl Shell {
             started: SystemTime::now(),
             depth: 0,
             from: String::new(),
+            local: None,
         }
+    }
+
+    /// The same shell, for a session that reached the host at `addr`.
+    pub fn on(mut self, addr: std::net::IpAddr) -> Shell {
+        self.local = Some(addr);
+        self
+    }
+
+    fn net(&self) -> net::Net {
+        let since_boot = SystemTime::now()
+            .duration_since(self.host.booted())
+            .map_or(0, |d| d.as_secs());
+        net::Net::of(&self.host, self.local, since_boot)
     }
 
     /// The same shell, for a session that came from `addr`.
@@ -509,8 +526,20 @@ impl Shell {
                     u.uid, u.name
                 );
             }
-            "hostname" => {
-                let _ = writeln!(out.stdout, "{}", self.host.hostname);
+            "hostname" => match args.first().copied() {
+                Some("-I" | "--all-ip-addresses") => out.stdout.push_str(&self.net().hostname_i()),
+                // The name resolves through /etc/hosts.
+                Some("-i" | "--ip-address") => out.stdout.push_str("127.0.1.1\n"),
+                Some("-d" | "--domain") => out.stdout.push('\n'),
+                _ => {
+                    let _ = writeln!(out.stdout, "{}", self.host.hostname);
+                }
+            },
+            "ip" => {
+                let (stdout, stderr, status) = self.net().ip(&args, self.user.uid);
+                out.stdout.push_str(&stdout);
+                out.stderr.push_str(&stderr);
+                out.status = status;
             }
             "uname" => self.uname(&args, out),
             "pwd" => {
@@ -980,6 +1009,7 @@ impl Shell {
                 let idle = up * CPUS as f64 * 0.985;
                 Some(format!("{up:.2} {idle:.2}\n"))
             }
+            "/proc/net/arp" => Some(self.net().arp()),
             "/proc/loadavg" => {
                 let [one, five, fifteen] = load_averages(rng);
                 let last_pid = 1400 + self.user.uid % 97 + 17 + self.line;
@@ -1296,7 +1326,8 @@ const fn program(name: &'static str, size: usize, mtime: u64) -> Program {
 
 /// The programs the fake host answers for that live in `/usr/bin` (what `which` finds),
 /// with the sizes and times Debian 12's packages give them (coreutils 9.1, procps 4.0.2,
-/// util-linux 2.38.1, grep 3.8, mawk 1.3.4, cron 3.0pl1-162, openssh-client 9.2p1-2+deb12u10).
+/// util-linux 2.38.1, grep 3.8, mawk 1.3.4, cron 3.0pl1-162, iproute2 6.1.0,
+/// openssh-client 9.2p1-2+deb12u10).
 /// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
 const PROGRAMS: &[Program] = &[
     Program {
@@ -1314,6 +1345,7 @@ const PROGRAMS: &[Program] = &[
     program("head", 48_080, 1_663_687_647),
     program("hostname", 22_680, 1_671_456_791),
     program("id", 48_144, 1_663_687_647),
+    program("ip", 691_016, 1_684_761_592),
     program("ls", 151_344, 1_663_687_647),
     program("lscpu", 129_344, 1_732_219_314),
     program("nproc", 43_920, 1_663_687_647),
@@ -1364,7 +1396,12 @@ fn had_e(args: &[&str]) -> bool {
 }
 
 /// Files under `/proc` that are written when read, so that they change as the real ones do.
-const PROC_DYNAMIC: &[&str] = &["/proc/loadavg", "/proc/meminfo", "/proc/uptime"];
+const PROC_DYNAMIC: &[&str] = &[
+    "/proc/loadavg",
+    "/proc/meminfo",
+    "/proc/net/arp",
+    "/proc/uptime",
+];
 
 /// How many `$(...)` may nest inside each other before the rest is left as typed.
 const MAX_SUBSTITUTION_DEPTH: u8 = 4;
