@@ -22,21 +22,62 @@ const BASH_LOGOUT: &str = "# ~/.bash_logout: run by bash when a login shell exit
 
 const PROFILE: &str = "# ~/.profile: run by login shells.\n# bash reads ~/.bash_profile or ~/.bash_login instead when either exists.\n# The default umask is set in /etc/profile; change it here for this user only.\n#umask 022\n\n# bash: read .bashrc too\nif [ -n \"$BASH_VERSION\" ]; then\n    if [ -f \"$HOME/.bashrc\" ]; then\n\t. \"$HOME/.bashrc\"\n    fi\nfi\n\n# the user's own programs first\nif [ -d \"$HOME/bin\" ] ; then\n    PATH=\"$HOME/bin:$PATH\"\nfi\nif [ -d \"$HOME/.local/bin\" ] ; then\n    PATH=\"$HOME/.local/bin:$PATH\"\nfi\n";
 
-const BASHRC: &str = "# ~/.bashrc: run by bash for non-login interactive shells.\n\n# not interactive: nothing to do\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\n\n# history: no duplicates, no lines starting with a space; append, never overwrite\nHISTCONTROL=ignoreboth\nshopt -s histappend\nHISTSIZE=1000\nHISTFILESIZE=2000\n\n# keep LINES and COLUMNS in step with the window\nshopt -s checkwinsize\n\n# the chroot's name, if any, goes into the prompt\nif [ -z \"${debian_chroot:-}\" ] && [ -r /etc/debian_chroot ]; then\n    debian_chroot=$(cat /etc/debian_chroot)\nfi\n\n# a coloured prompt on terminals that have colours\ncase \"$TERM\" in\n    xterm-color|*-256color) color_prompt=yes;;\nesac\n\nif [ \"$color_prompt\" = yes ]; then\n    PS1='${debian_chroot:+($debian_chroot)}\\[\\033[01;32m\\]\\u@\\h\\[\\033[00m\\]:\\[\\033[01;34m\\]\\w\\[\\033[00m\\]\\$ '\nelse\n    PS1='${debian_chroot:+($debian_chroot)}\\u@\\h:\\w\\$ '\nfi\nunset color_prompt\n\n# xterm: user@host:dir in the title\ncase \"$TERM\" in\nxterm*|rxvt*)\n    PS1=\"\\[\\e]0;${debian_chroot:+($debian_chroot)}\\u@\\h: \\w\\a\\]$PS1\"\n    ;;\nesac\n\n# colours for ls and grep\nif [ -x /usr/bin/dircolors ]; then\n    test -r ~/.dircolors && eval \"$(dircolors -b ~/.dircolors)\" || eval \"$(dircolors -b)\"\n    alias ls='ls --color=auto'\n    alias grep='grep --color=auto'\nfi\n\nalias ll='ls -l'\nalias la='ls -A'\nalias l='ls -CF'\n\n# aliases of one's own\nif [ -f ~/.bash_aliases ]; then\n    . ~/.bash_aliases\nfi\n\n# completion, unless /etc/bash.bashrc already turned it on\nif ! shopt -oq posix; then\n  if [ -f /usr/share/bash-completion/bash_completion ]; then\n    . /usr/share/bash-completion/bash_completion\n  elif [ -f /etc/bash_completion ]; then\n    . /etc/bash_completion\n  fi\nfi\n";
+/// The part of both distributions' user `.bashrc` before the aliases.
+macro_rules! bashrc_head {
+    () => {
+        "# ~/.bashrc: run by bash for non-login interactive shells.\n\n# not interactive: nothing to do\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\n\n# history: no duplicates, no lines starting with a space; append, never overwrite\nHISTCONTROL=ignoreboth\nshopt -s histappend\nHISTSIZE=1000\nHISTFILESIZE=2000\n\n# keep LINES and COLUMNS in step with the window\nshopt -s checkwinsize\n\n# the chroot's name, if any, goes into the prompt\nif [ -z \"${debian_chroot:-}\" ] && [ -r /etc/debian_chroot ]; then\n    debian_chroot=$(cat /etc/debian_chroot)\nfi\n\n# a coloured prompt on terminals that have colours\ncase \"$TERM\" in\n    xterm-color|*-256color) color_prompt=yes;;\nesac\n\nif [ \"$color_prompt\" = yes ]; then\n    PS1='${debian_chroot:+($debian_chroot)}\\[\\033[01;32m\\]\\u@\\h\\[\\033[00m\\]:\\[\\033[01;34m\\]\\w\\[\\033[00m\\]\\$ '\nelse\n    PS1='${debian_chroot:+($debian_chroot)}\\u@\\h:\\w\\$ '\nfi\nunset color_prompt\n\n# xterm: user@host:dir in the title\ncase \"$TERM\" in\nxterm*|rxvt*)\n    PS1=\"\\[\\e]0;${debian_chroot:+($debian_chroot)}\\u@\\h: \\w\\a\\]$PS1\"\n    ;;\nesac\n\n"
+    };
+}
+
+const DEBIAN_BASHRC: &str = concat!(
+    bashrc_head!(),
+    "# colours for ls (grep can have them too)\nif [ -x /usr/bin/dircolors ]; then\n    test -r ~/.dircolors && eval \"$(dircolors -b ~/.dircolors)\" || eval \"$(dircolors -b)\"\n    alias ls='ls --color=auto'\n    #alias grep='grep --color=auto'\nfi\n\n# shorter listings, if wanted\n#alias ll='ls -l'\n#alias la='ls -A'\n#alias l='ls -CF'\n\n",
+    "# completion, unless /etc/bash.bashrc already turned it on\nif ! shopt -oq posix; then\n  if [ -f /usr/share/bash-completion/bash_completion ]; then\n    . /usr/share/bash-completion/bash_completion\n  elif [ -f /etc/bash_completion ]; then\n    . /etc/bash_completion\n  fi\nfi\n"
+);
+
+const UBUNTU_BASHRC: &str = concat!(
+    bashrc_head!(),
+    "# colours for ls and grep\nif [ -x /usr/bin/dircolors ]; then\n    test -r ~/.dircolors && eval \"$(dircolors -b ~/.dircolors)\" || eval \"$(dircolors -b)\"\n    alias ls='ls --color=auto'\n    alias grep='grep --color=auto'\nfi\n\n# shorter listings\nalias ll='ls -alF'\nalias la='ls -A'\nalias l='ls -CF'\n\n# aliases of one's own\nif [ -f ~/.bash_aliases ]; then\n    . ~/.bash_aliases\nfi\n\n",
+    "# completion, unless /etc/bash.bashrc already turned it on\nif ! shopt -oq posix; then\n  if [ -f /usr/share/bash-completion/bash_completion ]; then\n    . /usr/share/bash-completion/bash_completion\n  elif [ -f /etc/bash_completion ]; then\n    . /etc/bash_completion\n  fi\nfi\n"
+);
 
 const ROOT_BASHRC: &str = "# ~/.bashrc: run by bash for non-login shells.\n\n# Uncomment for coloured ls output:\n# export LS_OPTIONS='--color=auto'\n# eval \"$(dircolors)\"\n# alias ls='ls $LS_OPTIONS'\n# alias ll='ls $LS_OPTIONS -l'\n# alias l='ls $LS_OPTIONS -lA'\n#\n# Ask before overwriting or removing:\n# alias rm='rm -i'\n# alias cp='cp -i'\n# alias mv='mv -i'\n";
 
 const ROOT_PROFILE: &str = "# ~/.profile: run by login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n";
 
-/// What a new user's home gets from `/etc/skel`.
-pub const SKEL: &[(&str, &str)] = &[
+/// What a new user's home gets from Debian's `/etc/skel`.
+pub const DEBIAN_SKEL: &[(&str, &str)] = &[
     (".bash_logout", BASH_LOGOUT),
-    (".bashrc", BASHRC),
+    (".bashrc", DEBIAN_BASHRC),
     (".profile", PROFILE),
 ];
 
-/// What root's home has on a fresh install.
-pub const ROOT_DOTFILES: &[(&str, &str)] = &[(".bashrc", ROOT_BASHRC), (".profile", ROOT_PROFILE)];
+/// What root's home has on a fresh Debian: its `.bashrc` sets no aliases.
+pub const DEBIAN_ROOT_DOTFILES: &[(&str, &str)] =
+    &[(".bashrc", ROOT_BASHRC), (".profile", ROOT_PROFILE)];
+
+/// The aliases a Debian user's `.bashrc` sets (root's none).
+pub const DEBIAN_ALIASES: &[(&str, &str)] = &[("ls", "ls --color=auto")];
+
+/// Ubuntu's `/etc/skel`.
+pub const UBUNTU_SKEL: &[(&str, &str)] = &[
+    (".bash_logout", BASH_LOGOUT),
+    (".bashrc", UBUNTU_BASHRC),
+    (".profile", PROFILE),
+];
+
+/// Ubuntu's root starts with the same `.bashrc` as its users.
+pub const UBUNTU_ROOT_DOTFILES: &[(&str, &str)] =
+    &[(".bashrc", UBUNTU_BASHRC), (".profile", ROOT_PROFILE)];
+
+/// The aliases Ubuntu's `.bashrc` sets, for root too.
+pub const UBUNTU_ALIASES: &[(&str, &str)] = &[
+    ("ls", "ls --color=auto"),
+    ("grep", "grep --color=auto"),
+    ("ll", "ls -alF"),
+    ("la", "ls -A"),
+    ("l", "ls -CF"),
+];
 
 /// Folders a fresh Debian 12 server has under `/etc`, `/usr` and `/var` (`/var/lock` and
 /// `/var/run` are links into `/run`).

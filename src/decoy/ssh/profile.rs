@@ -97,6 +97,14 @@ pub struct Distro {
     pub group: &'static str,
     /// `/etc/hosts`; `{hostname}` is filled in.
     pub hosts: &'static str,
+    /// What `/etc/skel` gives a new home: (name, content).
+    pub skel: &'static [(&'static str, &'static str)],
+    /// What root's home starts with.
+    pub root_dotfiles: &'static [(&'static str, &'static str)],
+    /// The aliases the users' `.bashrc` sets in interactive shells.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Whether root's `.bashrc` sets them too.
+    pub root_aliases: bool,
     /// Folders under `/etc`, `/usr` and `/var`.
     pub dirs: &'static [&'static str],
     /// Other files under `/etc` (path, content with `{root_uuid}` and `{machine_id}` to fill
@@ -298,6 +306,10 @@ static UBUNTU: ProfileData = ProfileData {
         home_mode: "rwxr-x---",
         group: distro::UBUNTU_GROUP,
         hosts: distro::UBUNTU_HOSTS,
+        skel: distro::UBUNTU_SKEL,
+        root_dotfiles: distro::UBUNTU_ROOT_DOTFILES,
+        aliases: distro::UBUNTU_ALIASES,
+        root_aliases: true,
         dirs: distro::UBUNTU_DIRS,
         files: distro::UBUNTU_FILES,
         links: distro::UBUNTU_LINKS,
@@ -401,6 +413,10 @@ static DEBIAN: ProfileData = ProfileData {
         home_mode: "rwx------",
         group: distro::DEBIAN_GROUP,
         hosts: distro::DEBIAN_HOSTS,
+        skel: distro::DEBIAN_SKEL,
+        root_dotfiles: distro::DEBIAN_ROOT_DOTFILES,
+        aliases: distro::DEBIAN_ALIASES,
+        root_aliases: false,
         dirs: distro::DEBIAN_DIRS,
         files: distro::DEBIAN_FILES,
         links: distro::DEBIAN_LINKS,

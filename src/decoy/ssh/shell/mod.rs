@@ -10,11 +10,11 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::distro;
 use super::profile::Distro;
 use super::ssh_client;
 
 mod date;
+mod ls;
 mod net;
 mod pattern;
 mod sshd;
@@ -107,13 +107,13 @@ impl Host {
         );
         // Written once the host's install time is known (below).
         files.insert("/etc/shadow".to_string(), String::new());
-        for (name, content) in distro::SKEL {
+        for (name, content) in distro.skel {
             files.insert(format!("/etc/skel/{name}"), content.to_string());
             for u in users.iter().filter(|u| u.uid != 0) {
                 files.insert(format!("{}/{name}", u.home()), content.to_string());
             }
         }
-        for (name, content) in distro::ROOT_DOTFILES {
+        for (name, content) in distro.root_dotfiles {
             files.insert(format!("/root/{name}"), content.to_string());
         }
         files.insert("/proc/cpuinfo".to_string(), cpuinfo());
@@ -318,6 +318,9 @@ pub struct Shell {
     from: String,
     /// The address the session reached the host at: its interface's address.
     local: Option<std::net::IpAddr>,
+    /// What the command being run writes goes to the session's terminal (not into a pipe
+    /// or a substitution, not to an exec request).
+    to_tty: bool,
 }
 
 impl Shell {
@@ -336,6 +339,7 @@ impl Shell {
             depth: 0,
             from: String::new(),
             local: None,
+            to_tty: false,
         }
     }
 
@@ -404,6 +408,9 @@ impl Shell {
                 continue;
             }
             let shown = out.stdout.len();
+            let piped_on = commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe);
+            self.to_tty = self.interactive && self.depth == 0 && !piped_on;
+            let words = self.expand_alias(words);
             self.command(&words, stdin.as_deref(), &mut out);
             // What a stage writes into a pipe is read by the next stage, not shown.
             if commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe) {
@@ -415,6 +422,29 @@ impl Shell {
             }
         }
         out
+    }
+
+    /// The command with its first word replaced by the alias `.bashrc` sets for it, in an
+    /// interactive shell.
+    fn expand_alias(&self, mut words: Vec<String>) -> Vec<String> {
+        let d = self.host.distro;
+        if !self.interactive || (self.user.uid == 0 && !d.root_aliases) {
+            return words;
+        }
+        // The first word of an expansion is expanded again, but never by an alias already
+        // used (`ll` -> `ls -alF` -> `ls --color=auto -alF`).
+        let mut used: Vec<&str> = Vec::new();
+        while let Some((name, value)) = d
+            .aliases
+            .iter()
+            .find(|(name, _)| *name == words[0] && !used.contains(name))
+        {
+            used.push(name);
+            let mut expanded: Vec<String> = value.split(' ').map(str::to_string).collect();
+            expanded.extend(words.drain(1..));
+            words = expanded;
+        }
+        words
     }
 
     /// Replaces each `$(...)` and `` `...` `` outside single quotes by what the command
@@ -779,158 +809,6 @@ impl Shell {
             parts.push("Linux");
         }
         let _ = writeln!(out.stdout, "{}", parts.join(" "));
-    }
-
-    fn ls(&self, args: &[&str], out: &mut Output) {
-        let flags: String = args
-            .iter()
-            .filter(|a| a.starts_with('-') && a.len() > 1)
-            .flat_map(|a| a[1..].chars())
-            .collect();
-        let (all, long) = (flags.contains('a'), flags.contains('l'));
-        let (human, itself) = (flags.contains('h'), flags.contains('d'));
-        // -g leaves the owner out, -o and -G the group; -g and -o also mean -l.
-        let long = long || flags.contains('g') || flags.contains('o');
-        let columns_shown = (
-            !flags.contains('g'),
-            !(flags.contains('o') || flags.contains('G')),
-        );
-        let mut targets: Vec<&str> = args
-            .iter()
-            .copied()
-            .filter(|a| !a.starts_with('-') || a.len() == 1)
-            .collect();
-        if targets.is_empty() {
-            targets.push(".");
-        }
-        let many = targets.len() > 1;
-        // As coreutils does: errors first, then the entries named, together and sorted,
-        // then each folder's contents.
-        let (mut entries, mut folders) = (Vec::new(), Vec::new());
-        for t in &targets {
-            let path = normalize(&self.cwd, &expand_home(t, &self.user));
-            let Some(st) = self.host.stat(&path) else {
-                let _ = writeln!(
-                    out.stderr,
-                    "ls: cannot access '{t}': No such file or directory"
-                );
-                out.status = 2;
-                continue;
-            };
-            // A link to a folder is listed as itself in a long listing unless named with a
-            // slash; one to a file always is.
-            let as_entry = st.kind == '-'
-                || itself
-                || (st.kind == 'l'
-                    && ((long && !t.ends_with('/')) || !self.host.dirs.contains(&path)));
-            if as_entry {
-                entries.push((path, t.to_string()));
-            } else {
-                folders.push((path, *t));
-            }
-        }
-        entries.sort_by(|a, b| a.1.cmp(&b.1));
-        folders.sort_by(|a, b| a.1.cmp(b.1));
-        if long {
-            self.long_lines(&entries, human, columns_shown, out);
-        } else if self.interactive && !entries.is_empty() {
-            let names: Vec<String> = entries.iter().map(|e| e.1.clone()).collect();
-            out.stdout.push_str(&columns(&names, 80));
-        } else {
-            for (_, t) in &entries {
-                let _ = writeln!(out.stdout, "{t}");
-            }
-        }
-        for (i, (path, t)) in folders.iter().enumerate() {
-            let path = path.clone();
-            if many {
-                if i > 0 || !entries.is_empty() {
-                    out.stdout.push('\n');
-                }
-                let _ = writeln!(out.stdout, "{t}:");
-            }
-            let mut names = self.host.children(&path);
-            if all {
-                names.insert(0, "..".into());
-                names.insert(0, ".".into());
-            } else {
-                names.retain(|n| !n.starts_with('.'));
-            }
-            if long {
-                let entries: Vec<(String, String)> = names
-                    .iter()
-                    .map(|n| (normalize(&path, n), n.clone()))
-                    .collect();
-                let total: u64 = entries
-                    .iter()
-                    .filter_map(|(p, _)| self.host.stat(p))
-                    .map(|s| s.blocks)
-                    .sum();
-                if human {
-                    let _ = writeln!(out.stdout, "total {}", ls_human(total as usize * 1024));
-                } else {
-                    let _ = writeln!(out.stdout, "total {total}");
-                }
-                self.long_lines(&entries, human, columns_shown, out);
-            } else if self.interactive {
-                out.stdout.push_str(&columns(&names, 80));
-            } else {
-                for n in &names {
-                    let _ = writeln!(out.stdout, "{n}");
-                }
-            }
-        }
-    }
-
-    /// `ls -l` lines for (path, name as shown) pairs, in columns as coreutils aligns them;
-    /// `(owner, group)` says which of those two columns to show.
-    fn long_lines(
-        &self,
-        entries: &[(String, String)],
-        human: bool,
-        (owner, group): (bool, bool),
-        out: &mut Output,
-    ) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let rows: Vec<(stat::Stat, String, String)> = entries
-            .iter()
-            .filter_map(|(p, n)| {
-                let st = self.host.stat(p)?;
-                let size = if human {
-                    ls_human(st.size as usize)
-                } else {
-                    st.size.to_string()
-                };
-                let name = match &st.target {
-                    Some(t) => format!("{n} -> {t}"),
-                    None => n.clone(),
-                };
-                Some((st, size, name))
-            })
-            .collect();
-        let width = |f: &dyn Fn(&(stat::Stat, String, String)) -> usize| {
-            rows.iter().map(f).max().unwrap_or(0)
-        };
-        let wl = width(&|r| r.0.links.to_string().len());
-        let wo = width(&|r| r.0.owner.len());
-        let wg = width(&|r| r.0.group.len());
-        let ws = width(&|r| r.1.len());
-        for (st, size, name) in &rows {
-            let mut line = format!("{}{} {:>wl$} ", st.kind, st.mode, st.links);
-            if owner {
-                let _ = write!(line, "{:<wo$} ", st.owner);
-            }
-            if group {
-                let _ = write!(line, "{:<wg$} ", st.group);
-            }
-            let _ = writeln!(
-                out.stdout,
-                "{line}{size:>ws$} {} {name}",
-                stat::ls_time(st.mtime, now)
-            );
-        }
     }
 
     /// What a text tool reads: the files named in `args` (those that are not flags), else
@@ -2067,24 +1945,26 @@ pub fn floor_char_boundary(s: &str, max: usize) -> usize {
 }
 
 /// `ls` output on a terminal: names down the columns, as GNU ls lays them out.
-fn columns(names: &[String], width: usize) -> String {
-    if names.is_empty() {
+/// Names in columns as `ls` lays them out on a terminal `width` wide: (text as written,
+/// width on screen) pairs, down the columns first.
+fn columns_of(items: &[(String, usize)], width: usize) -> String {
+    if items.is_empty() {
         return String::new();
     }
     let mut rows = 1;
     let widths = loop {
-        let cols = names.len().div_ceil(rows);
+        let cols = items.len().div_ceil(rows);
         let widths: Vec<usize> = (0..cols)
             .map(|c| {
-                names[c * rows..((c + 1) * rows).min(names.len())]
+                items[c * rows..((c + 1) * rows).min(items.len())]
                     .iter()
-                    .map(|n| n.chars().count())
+                    .map(|(_, w)| *w)
                     .max()
                     .unwrap_or(0)
             })
             .collect();
         let total: usize = widths.iter().sum::<usize>() + 2 * (cols - 1);
-        if total <= width || rows >= names.len() {
+        if total <= width || rows >= items.len() {
             break widths;
         }
         rows += 1;
@@ -2092,15 +1972,17 @@ fn columns(names: &[String], width: usize) -> String {
     let mut out = String::new();
     for r in 0..rows {
         let mut line = String::new();
+        let mut pad = 0;
         for (c, w) in widths.iter().enumerate() {
-            if let Some(n) = names.get(c * rows + r) {
-                if !line.is_empty() {
-                    line.push_str("  ");
+            if let Some((text, shown)) = items.get(c * rows + r) {
+                if c > 0 {
+                    line.extend(std::iter::repeat_n(' ', pad + 2));
                 }
-                let _ = write!(line, "{n:<w$}");
+                line.push_str(text);
+                pad = w - shown;
             }
         }
-        out.push_str(line.trim_end());
+        out.push_str(&line);
         out.push('\n');
     }
     out
@@ -2306,6 +2188,87 @@ mod tests {
             let want = &real[real.find(shown[3]).unwrap()..real.find(&format!(" t{t}")).unwrap()];
             assert_eq!(stat::ls_time(t, now), want, "{t}");
         }
+    }
+
+    #[test]
+    fn listings_on_a_terminal_are_coloured_as_the_bashrc_asks() {
+        // An interactive shell of a Debian user: `ls` is `ls --color=auto` (the skeleton
+        // .bashrc's alias) and its output goes to the terminal. The real ls is given the
+        // same colours (`dircolors -b`) and the terminal's width, over the same tree.
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk_as_listed(&h);
+        let real_ls = |args: &str| {
+            real_bash(
+                dir.path(),
+                &format!("eval \"$(dircolors -b)\"; ls --color=always -C -w 80 {args}"),
+            )
+            .0
+        };
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);
+        for (fake, real) in [
+            ("cd /etc; ls", "etc"),
+            ("cd /usr/bin; ls", "usr/bin"),
+            ("cd /; ls -lgG etc", "-lgG etc"),
+            ("cd /; ls -lgG usr/bin", "-lgG usr/bin"),
+            ("cd /; ls -F usr/bin", "-F usr/bin"),
+            (
+                "cd /; ls -lgGF bin etc/os-release",
+                "-lgGF bin etc/os-release",
+            ),
+            ("cd /; ls -ldgG tmp root", "-ldgG tmp root"),
+            ("cd /; ls -AgG home/deploy", "-AgG home/deploy"),
+        ] {
+            assert_eq!(sh.run(fake).stdout, real_ls(real), "{fake}");
+        }
+        let entries = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| {
+                    ![
+                        "dev",
+                        "proc",
+                        "run",
+                        "sys",
+                        "lost+found",
+                        "initrd",
+                        "vmlinuz",
+                        // `..` is the temporary folder's parent on disk.
+                        "..\x1b",
+                    ]
+                    .iter()
+                    .any(|n| l.contains(n))
+                })
+                .map(|l| l.split_whitespace().skip(5).collect::<Vec<_>>().join(" "))
+                .collect()
+        };
+        assert_eq!(
+            entries(&sh.run("cd /; ls -lgGa /").stdout),
+            entries(&real_ls("-lgGa ."))
+        );
+        // Not into a pipe, nor for root, whose .bashrc sets no alias; `--color` asks anyway.
+        assert_eq!(sh.run("ls /usr/bin | head -1").stdout, "awk\n");
+        let root = User {
+            name: "root".into(),
+            uid: 0,
+        };
+        let mut rsh = Shell::new(h.clone(), root, true);
+        assert!(!rsh.run("ls /").stdout.contains('\x1b'));
+        assert!(
+            rsh.run("ls --color /")
+                .stdout
+                .contains("\x1b[30;42mtmp\x1b[0m")
+        );
+        // Ubuntu's .bashrc also sets ll, la and l, for root too.
+        let u = host(Profile::Openssh96Ubuntu);
+        let mut ush = Shell::new(
+            u.clone(),
+            User {
+                name: "root".into(),
+                uid: 0,
+            },
+            true,
+        );
+        assert!(ush.run("ll /").stdout.contains(" \x1b[30;42mtmp\x1b[0m/\n"));
+        assert_eq!(ush.run("cd /tmp; la").stdout, "");
     }
 
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).

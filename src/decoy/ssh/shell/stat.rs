@@ -226,9 +226,11 @@ impl Host {
         let homes =
             || std::iter::once("/root".to_string()).chain(self.users.iter().map(|u| u.home()));
         homes().any(|h| h == home)
-            && super::distro::SKEL
+            && self
+                .distro
+                .skel
                 .iter()
-                .chain(super::distro::ROOT_DOTFILES)
+                .chain(self.distro.root_dotfiles)
                 .any(|(n, _)| *n == name)
     }
 
