@@ -904,6 +904,7 @@ impl Shell {
         let mut flags = String::new();
         let mut rest = Vec::new();
         let mut patterns: Vec<&str> = Vec::new();
+        let mut color_when = "never";
         let mut it = args.iter().copied();
         let mut options_done = false;
         while let Some(a) = it.next() {
@@ -921,7 +922,11 @@ impl Shell {
                     "--line-regexp" => flags.push('x'),
                     "--quiet" | "--silent" => flags.push('q'),
                     "--no-filename" => flags.push('h'),
-                    _ => {} // --color and the like change nothing here
+                    "--color" | "--colour" => color_when = "always",
+                    a if a.starts_with("--color=") || a.starts_with("--colour=") => {
+                        color_when = &a[a.find('=').map_or(0, |i| i + 1)..];
+                    }
+                    _ => {}
                 },
                 a if !options_done && a.len() > 1 && a.starts_with('-') => {
                     let f = &a[1..];
@@ -968,6 +973,36 @@ impl Shell {
             }
         };
         let matches = |line: &str| pattern.matches(line, has('w'), has('x')) != has('v');
+        let color = match color_when {
+            "always" | "yes" | "force" => true,
+            "auto" | "tty" | "if-tty" => self.to_tty,
+            _ => false,
+        };
+        // GNU grep's default colours: file names magenta, line numbers green, separators
+        // cyan, matches bold red.
+        let paint = |code: &str, text: &str| -> String {
+            if color {
+                format!("\x1b[{code}m\x1b[K{text}\x1b[m\x1b[K")
+            } else {
+                text.to_string()
+            }
+        };
+        let sep = paint("36", ":");
+        let marked = |line: &str| -> String {
+            if !color || has('v') {
+                return line.to_string();
+            }
+            let chars: Vec<char> = line.chars().collect();
+            let mut text = String::new();
+            let mut at = 0;
+            for (from, to) in pattern.spans(line, has('w'), has('x')) {
+                text.extend(&chars[at..from]);
+                text.push_str(&paint("01;31", &chars[from..to].iter().collect::<String>()));
+                at = to;
+            }
+            text.extend(&chars[at..]);
+            text
+        };
         let inputs = self.inputs("grep", &rest, stdin, out);
         let titled = inputs.len() > 1 && !has('h');
         let mut any = false;
@@ -983,16 +1018,16 @@ impl Shell {
                     continue;
                 }
                 if titled {
-                    let _ = write!(out.stdout, "{title}:");
+                    let _ = write!(out.stdout, "{}{sep}", paint("35", title));
                 }
                 if has('n') {
-                    let _ = write!(out.stdout, "{}:", n + 1);
+                    let _ = write!(out.stdout, "{}{sep}", paint("32", &(n + 1).to_string()));
                 }
-                let _ = writeln!(out.stdout, "{line}");
+                let _ = writeln!(out.stdout, "{}", marked(line));
             }
             if has('c') && !has('q') {
                 if titled {
-                    let _ = write!(out.stdout, "{title}:");
+                    let _ = write!(out.stdout, "{}{sep}", paint("35", title));
                 }
                 let _ = writeln!(out.stdout, "{count}");
             }
@@ -2269,6 +2304,18 @@ mod tests {
         );
         assert!(ush.run("ll /").stdout.contains(" \x1b[30;42mtmp\x1b[0m/\n"));
         assert_eq!(ush.run("cd /tmp; la").stdout, "");
+        // Ubuntu's .bashrc colours grep too; Debian's leaves that alias commented out.
+        assert!(
+            ush.run("grep ^root /etc/passwd")
+                .stdout
+                .starts_with("\x1b[01;31m\x1b[Kroot\x1b[m\x1b[K:x:0:0:")
+        );
+        assert!(
+            ush.run("grep root /etc/passwd | head -1")
+                .stdout
+                .starts_with("root:")
+        );
+        assert!(sh.run("grep ^root /etc/passwd").stdout.starts_with("root:"));
     }
 
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
@@ -2780,6 +2827,14 @@ mod tests {
             "grep -E '[0-9]{4,}' etc/passwd",
             "grep 'x:[0-9]\\{1,2\\}:' etc/passwd | wc -l",
             "grep -cE 'o{2}|s{1,3}h$' etc/passwd",
+            "grep --color=always root etc/passwd",
+            "grep --color=always -n 'o*' etc/passwd | head -3",
+            "grep --color=always -c root etc/passwd etc/group",
+            "grep --color=always -n -E 'x|0' etc/passwd etc/hostname",
+            "grep --color=always -w 'ro*t' etc/passwd",
+            "grep --color=always -iv ROOT etc/group | head -2",
+            "grep --colour=always -x 'bin:.*' etc/group",
+            "grep --color=always '^[a-z]*' etc/hostname",
             "grep root etc/missing",
             "wc etc/passwd",
             "wc -l etc/passwd etc/hostname",

@@ -190,6 +190,55 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// The matches `grep --color` marks in `line`, as char index ranges: leftmost first,
+    /// each as long as it can be, empty ones left out. Lines longer than [`SPAN_LIMIT`]
+    /// characters are not searched (each start costs a pass over the line).
+    pub fn spans(&self, line: &str, word: bool, whole: bool) -> Vec<(usize, usize)> {
+        let line = if self.fold {
+            line.to_lowercase()
+        } else {
+            line.to_string()
+        };
+        let hay: Vec<char> = line.chars().collect();
+        let n = hay.len();
+        if n > SPAN_LIMIT {
+            return Vec::new();
+        }
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        let mut spans = Vec::new();
+        let mut s = 0;
+        while s <= n {
+            let mut best: Option<usize> = None;
+            for b in &self.branches {
+                if ((b.starts || whole) && s != 0) || (word && s > 0 && is_word(hay[s - 1])) {
+                    continue;
+                }
+                let mut at = vec![false; n + 1];
+                at[s] = true;
+                for p in &b.pieces {
+                    at = p.step(&at, &hay);
+                }
+                let end = (s..=n).rev().find(|&e| {
+                    at[e] && (!(b.ends || whole) || e == n) && (!word || e == n || !is_word(hay[e]))
+                });
+                best = best.max(end);
+            }
+            match best {
+                Some(e) if e > s => {
+                    spans.push((s, e));
+                    s = e;
+                }
+                _ => s += 1,
+            }
+        }
+        spans
+    }
+}
+
+/// The longest line `grep --color` marks matches in.
+pub(super) const SPAN_LIMIT: usize = 1024;
+
 impl Piece {
     fn one(atom: Atom) -> Piece {
         Piece {
