@@ -398,3 +398,79 @@ fn word_ranges() -> Vec<(char, char)> {
 fn space_ranges() -> Vec<(char, char)> {
     vec![(' ', ' '), ('\t', '\r')]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn any_pattern_is_read_or_refused_and_matching_stays_bounded() {
+        // Attackers type garbage: every pattern made of regex syntax and text either parses
+        // or gets grep's message, and matching never panics whatever the line.
+        const PARTS: &[&str] = &[
+            "[",
+            "]",
+            "[^",
+            "[:",
+            ":]",
+            "[:alpha:]",
+            "\\",
+            "\\(",
+            "\\)",
+            "\\{",
+            "\\}",
+            "{",
+            "}",
+            "{2}",
+            "{1,",
+            ",3}",
+            "{99999}",
+            "*",
+            "+",
+            "?",
+            "|",
+            "\\|",
+            "^",
+            "$",
+            ".",
+            "a",
+            "é",
+            "-",
+            "(",
+            ")",
+            "\\w",
+            "x",
+            "\n",
+            "0",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let line = "root:x:0:0:root:/root:/bin/bash é ab ba";
+        for _ in 0..5000 {
+            let n = rng.random_range(0..8);
+            let text: String = (0..n)
+                .map(|_| PARTS[rng.random_range(0..PARTS.len())])
+                .collect();
+            for syntax in [Syntax::Basic, Syntax::Extended, Syntax::Fixed] {
+                let fold = rng.random_bool(0.5);
+                match Pattern::parse(&text, syntax, fold) {
+                    Ok(p) => {
+                        let (w, x) = (rng.random_bool(0.5), rng.random_bool(0.2));
+                        let found = p.matches(line, w, x);
+                        let spans = p.spans(line, w, x);
+                        // A marked span is a match.
+                        assert!(spans.is_empty() || found, "{text:?}");
+                        assert!(spans.windows(2).all(|s| s[0].1 <= s[1].0), "{text:?}");
+                    }
+                    Err(message) => assert!(message.starts_with("grep: "), "{text:?}"),
+                }
+            }
+        }
+        // Repeats are capped, so a pattern cannot ask for an unbounded walk.
+        assert!(Pattern::parse("a{256}", Syntax::Extended, false).is_err());
+        let long = "a".repeat(SPAN_LIMIT + 1);
+        let p = Pattern::parse("a*a*a*a*a*b", Syntax::Basic, false).unwrap();
+        assert!(!p.matches(&long, false, false));
+        assert!(p.spans(&long, false, false).is_empty());
+    }
+}
