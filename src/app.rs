@@ -262,6 +262,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await;
     let (replanted_tx, replanted) = tokio::sync::mpsc::channel(64);
+    let (watching_tx, watching) = tokio::sync::oneshot::channel();
     if lure::own(&config.decoys, &config.sensor_id)
         .next()
         .is_some()
@@ -276,8 +277,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 replanted,
                 ignore_processes: config.ignore_processes.clone(),
                 metrics: metrics.clone(),
+                ready: Some(watching_tx),
             },
         ));
+        // The admin API (what reports the sensor up) starts once the lures are watched.
+        let _ = watching.await;
     }
     let signal_settings = Arc::new(config.signals.clone());
     let pending = crate::signal::outbox::decode_all(store.outbox().unwrap_or_default());

@@ -61,6 +61,9 @@ pub struct WatchCtx {
     pub ignore_processes: Vec<String>,
     /// Metrics.
     pub metrics: crate::metrics::Metrics,
+    /// Fired once every lure is watched: the daemon reports itself up only then, so that
+    /// an open right after start is not missed.
+    pub ready: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 struct Lure {
@@ -109,6 +112,9 @@ pub async fn run(lures: Vec<Watched>, mut ctx: WatchCtx) {
         add(&mut by_path, &mut watcher, w.name, w.record);
     }
     mark_all(&by_path, &mut attribution);
+    if let Some(ready) = ctx.ready.take() {
+        let _ = ready.send(());
+    }
     // The first tick is at once: what changed while decoyd was stopped is recorded now.
     let mut tick = tokio::time::interval(ctx.check_every);
     loop {

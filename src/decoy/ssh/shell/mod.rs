@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::profile::Distro;
 use super::ssh_client;
 
+mod awk;
 mod date;
 mod ls;
 mod net;
@@ -639,8 +640,14 @@ impl Shell {
                     return;
                 }
                 let program = rest.remove(0);
-                for (_, text) in self.inputs("awk", &rest, stdin, out) {
-                    awk(program, sep, &text, out);
+                // NR runs on across the files, BEGIN and END once: one stream of records.
+                let text: String = self
+                    .inputs("awk", &rest, stdin, out)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect();
+                if let Some(p) = awk::Program::parse(program) {
+                    p.run(sep, &text, &mut out.stdout);
                 }
             }
             "nproc" => {
@@ -1476,43 +1483,6 @@ fn line_count<'a>(args: &[&'a str]) -> (usize, Vec<&'a str>) {
         }
     }
     (count, rest)
-}
-
-/// The one awk program host-probing scripts run: `{print $2,$3}` (fields joined by a
-/// space with commas, run together without), over each input line, fields split at `sep`
-/// or else at blanks. Any other program prints nothing.
-fn awk(program: &str, sep: Option<&str>, input: &str, out: &mut Output) {
-    let Some(body) = program
-        .trim()
-        .strip_prefix('{')
-        .and_then(|p| p.strip_suffix('}'))
-        .map(|p| p.trim().trim_end_matches(';').trim())
-        .and_then(|p| p.strip_prefix("print"))
-    else {
-        return;
-    };
-    for line in input.lines() {
-        let fields: Vec<&str> = match sep {
-            Some(s) if !s.is_empty() && s != " " => line.split(s).collect(),
-            _ => line.split_whitespace().collect(),
-        };
-        let field = |spec: &str| -> String {
-            match spec.trim().strip_prefix('$').map(str::parse::<usize>) {
-                Some(Ok(0)) => line.to_string(),
-                Some(Ok(n)) => fields.get(n - 1).copied().unwrap_or("").to_string(),
-                _ if spec.trim() == "NF" => fields.len().to_string(),
-                _ => spec.trim().trim_matches('"').to_string(),
-            }
-        };
-        let printed: Vec<String> = if body.trim().is_empty() {
-            vec![line.to_string()]
-        } else {
-            body.split(',')
-                .map(|group| group.split_whitespace().map(field).collect::<String>())
-                .collect()
-        };
-        let _ = writeln!(out.stdout, "{}", printed.join(" "));
-    }
 }
 
 /// The fake host's memory, in KiB: a 4 GiB virtual machine's `MemTotal`.
@@ -2835,6 +2805,25 @@ mod tests {
             "grep --color=always -iv ROOT etc/group | head -2",
             "grep --colour=always -x 'bin:.*' etc/group",
             "grep --color=always '^[a-z]*' etc/hostname",
+            "awk -F: '$3 == 0 {print $1}' etc/passwd",
+            "awk -F: '$3 >= 1000 && $3 < 65534 { print $1, $6 }' etc/passwd",
+            "awk -F: '$7 ~ /bash$/ {print $1}' etc/passwd",
+            "awk -F: '$7 !~ /nologin|false/' etc/passwd",
+            "awk -F: 'NR==1 || NR == 3 {print NR\":\"$1}' etc/passwd",
+            "awk '/^processor/ {n++} END {print n}' proc/cpuinfo",
+            "awk -F: '{print $NF}' etc/passwd | head -3",
+            "awk -F: '{print $(NF-1), length($1)}' etc/passwd | tail -2",
+            "awk 'END {print NR}' etc/passwd etc/group",
+            "awk -F: '$1 == \"root\" || $1 == \"daemon\" { print; next } { print \"-\" }' etc/passwd | head -4",
+            "awk -F: '!($3 > 100)' etc/group | wc -l",
+            "awk 'BEGIN { print \"start\" } /model name/ { print $4 }' proc/cpuinfo",
+            "awk -F: '/^[a-z]+:x:[0-9]:/ {print $1}' etc/passwd",
+            "cat etc/passwd | awk -F: '$3 > 990 { print $3 \" \" $1 }'",
+            "awk -F: '{ s += $3 } END { print s, NR, s / NR }' etc/passwd",
+            "awk -F: 'NR % 5 == 0 { n = n $1 \",\" } END { print n }' etc/passwd",
+            "awk -F: '$3 * 2 - 1 > 199 { c++ } END { print c + 0 }' etc/group",
+            "awk '{ print $1; x = $2 } END { print x }' etc/hosts",
+            "awk 'length > 20' etc/passwd | wc -l",
             "grep root etc/missing",
             "wc etc/passwd",
             "wc -l etc/passwd etc/hostname",
