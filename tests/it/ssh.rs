@@ -1636,11 +1636,11 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "deploy",
         "Zq-Summer-2024",
         &["-o", "PubkeyAuthentication=no"],
-        Some("hostname -I; ip -br a show ens3; ip r | grep ^default; date +%s"),
+        Some("hostname -I; ip -br a show ens3; ip r | grep ^default; date +%s; ss -tn | tail -1"),
     );
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines.len(), 5, "{out}");
     let address = lines[0].trim_end();
     assert!(lines[1].contains(&format!(" {address}/24 ")), "{out}");
     let gateway = format!("{}.1", address.rsplit_once('.').unwrap().0);
@@ -1654,6 +1654,11 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         .unwrap()
         .as_secs();
     assert!(clock.abs_diff(now) < 60, "{clock} / {now}");
+    // ss lists the session itself: from the client, to the sshd's port.
+    let session: Vec<&str> = lines[4].split_whitespace().collect();
+    assert_eq!(session[0], "ESTAB", "{out}");
+    assert_eq!(session[3], format!("{address}:{port}"), "{out}");
+    assert!(session[4].starts_with("127.0.0.1:"), "{out}");
 }
 
 #[test]

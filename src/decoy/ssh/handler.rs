@@ -769,7 +769,7 @@ impl Handler for Conn {
         let tty = chan.term.is_some();
         let color = chan.term.as_deref().is_some_and(color_term);
         let sh = Shell::new(self.sh.host.clone(), user, tty)
-            .from(self.peer.ip())
+            .from(self.peer)
             .on(self.local.ip());
         let mut banner = String::new();
         if tty {
@@ -800,7 +800,7 @@ impl Handler for Conn {
             Some(answer) => (answer, String::new(), 1),
             None => {
                 let o = Shell::new(self.sh.host.clone(), user.clone(), false)
-                    .from(self.peer.ip())
+                    .from(self.peer)
                     .on(self.local.ip())
                     .run(&command);
                 (o.stdout, o.stderr, o.status)

@@ -63,6 +63,8 @@ pub struct Host {
     files: BTreeMap<String, String>,
     /// Every folder, by absolute path.
     dirs: BTreeSet<String>,
+    /// The port its sshd listens on.
+    ssh_port: u16,
 }
 
 impl Host {
@@ -156,6 +158,7 @@ impl Host {
             users,
             files,
             dirs,
+            ssh_port: 22,
         };
         if !extra
             .iter()
@@ -319,6 +322,8 @@ pub struct Shell {
     from: String,
     /// The address the session reached the host at: its interface's address.
     local: Option<std::net::IpAddr>,
+    /// The client's address and port.
+    peer: Option<std::net::SocketAddr>,
     /// What the command being run writes goes to the session's terminal (not into a pipe
     /// or a substitution, not to an exec request).
     to_tty: bool,
@@ -340,6 +345,7 @@ impl Shell {
             depth: 0,
             from: String::new(),
             local: None,
+            peer: None,
             to_tty: false,
         }
     }
@@ -358,9 +364,15 @@ impl Shell {
     }
 
     /// The same shell, for a session that came from `addr`.
-    pub fn from(mut self, addr: std::net::IpAddr) -> Shell {
-        self.from = addr.to_string();
+    pub fn from(mut self, addr: std::net::SocketAddr) -> Shell {
+        self.from = addr.ip().to_string();
+        self.peer = Some(addr);
         self
+    }
+
+    /// The pid of the session's privileged sshd, as `ps` lists it.
+    fn session_pid(&self) -> u32 {
+        1400 + self.user.uid % 97 - 9
     }
 
     /// The prompt bash shows with the distribution's stock `.bashrc`; `color` when the
@@ -566,6 +578,15 @@ impl Shell {
                     let _ = writeln!(out.stdout, "{}", self.host.hostname);
                 }
             },
+            "ss" => {
+                let session = self.peer.map(|p| (p, self.session_pid()));
+                let (stdout, stderr, status) =
+                    self.net()
+                        .ss(&args, self.host.ssh_port, session, self.user.uid == 0);
+                out.stdout.push_str(&stdout);
+                out.stderr.push_str(&stderr);
+                out.status = status;
+            }
             "ip" => {
                 let (stdout, stderr, status) = self.net().ip(&args, self.user.uid);
                 out.stdout.push_str(&stdout);
@@ -1142,7 +1163,7 @@ impl Shell {
         let full = args
             .iter()
             .any(|a| a.contains('a') || a.contains('e') || a.contains('x'));
-        let base = 1400 + (self.user.uid % 97);
+        let base = self.session_pid() + 9;
         if !full {
             let _ = writeln!(out.stdout, "    PID TTY          TIME CMD");
             let _ = writeln!(out.stdout, "{:>7} pts/0    00:00:00 bash", base);
@@ -1154,7 +1175,7 @@ impl Shell {
             return;
         }
         let u = &self.user.name;
-        let rows: [(&str, u32, &str, &str); 12] = [
+        let mut rows: Vec<(&str, u32, &str, &str)> = vec![
             ("root", 1, "Ss", "/sbin/init"),
             ("root", 2, "S", "[kthreadd]"),
             ("root", 3, "S", "[pool_workqueue_release]"),
@@ -1183,6 +1204,13 @@ impl Shell {
             ),
             ("root", base - 9, "Ss", "sshd: {u} [priv]"),
         ];
+        // Ubuntu resolves through systemd-resolved's stub (its /etc/resolv.conf says so).
+        if self.host.distro.family == super::profile::Family::Ubuntu {
+            rows.insert(
+                6,
+                ("systemd+", 611, "Ss", "/usr/lib/systemd/systemd-resolved"),
+            );
+        }
         let now = SystemTime::now();
         let (boot, login, run) = (
             ps_start(self.host.booted(), now),
@@ -1271,6 +1299,7 @@ const PROGRAMS: &[Program] = &[
     program("nproc", 43_920, 1_663_687_647),
     program("ps", 146_360, 1_671_429_998),
     program("pwd", 43_952, 1_663_687_647),
+    program("ss", 193_680, 1_684_761_592),
     program("ssh", 1_129_504, 1_777_976_816),
     program("tail", 76_944, 1_663_687_647),
     program("uname", 43_888, 1_663_687_647),
@@ -3021,7 +3050,8 @@ mod tests {
             }],
             &[],
         ));
-        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true).from([127, 0, 0, 1].into());
+        let mut sh =
+            Shell::new(h.clone(), h.users[0].clone(), true).from(([127, 0, 0, 1], 50_022).into());
         let at = UNIX_EPOCH + std::time::Duration::from_secs(1_796_617_680); // Dec  7 04:28 2026
         sh.started = at;
         let w = sh.run("w").stdout;
@@ -3036,7 +3066,8 @@ mod tests {
         assert_eq!(sh.run("w -h").stdout, format!("{real_w} -h\n"));
         assert_eq!(sh.run("who").stdout, format!("{real_who}\n"));
         // Without a terminal there is no utmp entry: headers only, and no one for `who`.
-        let mut exec = Shell::new(h.clone(), h.users[0].clone(), false).from([127, 0, 0, 1].into());
+        let mut exec =
+            Shell::new(h.clone(), h.users[0].clone(), false).from(([127, 0, 0, 1], 50_022).into());
         let w = exec.run("w").stdout;
         assert_eq!(w.lines().count(), 2, "{w}");
         assert!(w.contains(" 0 user,"), "{w}");

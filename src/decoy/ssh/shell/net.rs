@@ -4,7 +4,7 @@
 //! fixed per host name in 10.0.0.0/8), a /24 with its gateway at .1, leased by DHCP.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::Host;
 use crate::decoy::ssh::profile::Family;
@@ -218,7 +218,7 @@ impl Net {
                 );
             }
             if v4 {
-                let metric = if self.ubuntu { " metric 100" } else { "" };
+                let metric = format!(" metric {}", self.metric());
                 let _ = writeln!(
                     out,
                     "    inet {}/24{metric} brd {} scope global dynamic ens3\n       valid_lft {left}sec preferred_lft {left}sec",
@@ -303,15 +303,248 @@ impl Net {
         }
     }
 
+    /// The metric systemd-networkd gives its DHCP routes: its own default, or the one
+    /// netplan sets on Ubuntu.
+    fn metric(&self) -> u32 {
+        if self.ubuntu { 100 } else { 1024 }
+    }
+
     fn routes(&self) -> String {
-        let (a, g, net) = (self.address, self.gateway(), self.subnet());
-        if self.ubuntu {
-            format!(
-                "default via {g} dev ens3 proto dhcp src {a} metric 100 \n{net} dev ens3 proto kernel scope link src {a} metric 100 \n{g} dev ens3 proto dhcp scope link src {a} metric 100 \n"
-            )
-        } else {
-            format!("default via {g} dev ens3 \n{net} dev ens3 proto kernel scope link src {a} \n")
+        let (a, g, net, m) = (self.address, self.gateway(), self.subnet(), self.metric());
+        format!(
+            "default via {g} dev ens3 proto dhcp src {a} metric {m} \n{net} dev ens3 proto kernel scope link src {a} metric {m} \n{g} dev ens3 proto dhcp scope link src {a} metric {m} \n"
+        )
+    }
+
+    /// `ss ARGS` for a host whose sshd listens on `port` and holds the session from
+    /// `peer`; `root` sees the processes behind the sockets.
+    pub fn ss(
+        &self,
+        args: &[&str],
+        port: u16,
+        session: Option<(SocketAddr, u32)>,
+        root: bool,
+    ) -> (String, String, u32) {
+        let (mut tcp, mut udp, mut listening, mut all, mut numeric, mut processes) =
+            (false, false, false, false, false, false);
+        let (mut v4, mut v6) = (true, true);
+        for a in args {
+            let Some(flags) = a.strip_prefix('-').filter(|f| !f.starts_with('-')) else {
+                continue;
+            };
+            for f in flags.chars() {
+                match f {
+                    't' => tcp = true,
+                    'u' => udp = true,
+                    'l' => listening = true,
+                    'a' => all = true,
+                    'n' => numeric = true,
+                    'p' => processes = true,
+                    '4' => (v4, v6) = (true, false),
+                    '6' => (v4, v6) = (false, true),
+                    _ => {}
+                }
+            }
         }
+        if !tcp && !udp {
+            (tcp, udp) = (true, true);
+        }
+        let service = |p: u16| -> String {
+            match (numeric, p) {
+                (false, 22) => "ssh".into(),
+                (false, 53) => "domain".into(),
+                (false, 68) => "bootpc".into(),
+                (false, 8080) => "http-alt".into(),
+                _ => p.to_string(),
+            }
+        };
+        let sshd = |fd: u8| {
+            if self.ubuntu {
+                // 24.04 starts sshd from ssh.socket: systemd holds the listener too.
+                format!(
+                    " users:((\"sshd\",pid=889,fd={fd}),(\"systemd\",pid=1,fd={}))",
+                    115 + fd
+                )
+            } else {
+                format!(" users:((\"sshd\",pid=889,fd={fd}))")
+            }
+        };
+        let backlog = if self.ubuntu { "4096" } else { "128" };
+        // (netid, state, recv-q, send-q, local address, local port, peer address, peer port,
+        // process, IPv6), in the order the kernel lists them.
+        let mut rows: Vec<[String; 9]> = Vec::new();
+        let mut add = |r: [&str; 9]| rows.push(r.map(str::to_string));
+        let address = self.address.to_string();
+        let local_dhcp = format!("{address}%ens3");
+        let networkd = "598";
+        let resolved_udp = " users:((\"systemd-resolve\",pid=611,fd=13))".to_string();
+        let networkd_udp = format!(" users:((\"systemd-network\",pid={networkd},fd=22))");
+        if udp && v4 && (listening || all) {
+            if self.ubuntu {
+                add([
+                    "udp",
+                    "UNCONN",
+                    "0",
+                    "0",
+                    "127.0.0.54",
+                    &service(53),
+                    "0.0.0.0",
+                    "*",
+                    &resolved_udp,
+                ]);
+                add([
+                    "udp",
+                    "UNCONN",
+                    "0",
+                    "0",
+                    "127.0.0.53%lo",
+                    &service(53),
+                    "0.0.0.0",
+                    "*",
+                    &resolved_udp,
+                ]);
+            }
+            add([
+                "udp",
+                "UNCONN",
+                "0",
+                "0",
+                &local_dhcp,
+                &service(68),
+                "0.0.0.0",
+                "*",
+                &networkd_udp,
+            ]);
+        }
+        let session_users = session.map_or(String::new(), |(_, pid)| {
+            format!(" users:((\"sshd\",pid={pid},fd=4))")
+        });
+        let session = session.map(|(p, _)| (p.ip().to_string(), p.port().to_string()));
+        if tcp && v4 {
+            if listening || all {
+                if self.ubuntu {
+                    let r = " users:((\"systemd-resolve\",pid=611,fd=14))";
+                    add([
+                        "tcp",
+                        "LISTEN",
+                        "0",
+                        "4096",
+                        "127.0.0.53%lo",
+                        &service(53),
+                        "0.0.0.0",
+                        "*",
+                        r,
+                    ]);
+                    add([
+                        "tcp",
+                        "LISTEN",
+                        "0",
+                        "4096",
+                        "127.0.0.54",
+                        &service(53),
+                        "0.0.0.0",
+                        "*",
+                        r,
+                    ]);
+                }
+                add([
+                    "tcp",
+                    "LISTEN",
+                    "0",
+                    backlog,
+                    "0.0.0.0",
+                    &service(port),
+                    "0.0.0.0",
+                    "*",
+                    &sshd(3),
+                ]);
+            }
+            if let Some((ip, pp)) = session.as_ref().filter(|_| !listening || all) {
+                add([
+                    "tcp",
+                    "ESTAB",
+                    "0",
+                    "0",
+                    &address,
+                    &service(port),
+                    ip,
+                    pp,
+                    &session_users,
+                ]);
+            }
+        }
+        if tcp && v6 && (listening || all) {
+            add([
+                "tcp",
+                "LISTEN",
+                "0",
+                backlog,
+                "[::]",
+                &service(port),
+                "[::]",
+                "*",
+                &sshd(4),
+            ]);
+        }
+        let netid = tcp && udp;
+        let header = [
+            "Netid",
+            "State",
+            "Recv-Q",
+            "Send-Q",
+            "Local Address",
+            "Port",
+            "Peer Address",
+            "Port",
+            "Process",
+        ];
+        let shown = |r: &[String; 9]| -> Vec<String> {
+            let mut r = r.clone();
+            if !(processes && root) {
+                r[8].clear();
+            }
+            r.to_vec()
+        };
+        let table: Vec<Vec<String>> = std::iter::once(header.map(str::to_string).to_vec())
+            .chain(rows.iter().map(shown))
+            .collect();
+        let width = |i: usize| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let w: Vec<usize> = (0..9).map(width).collect();
+        let mut out = String::new();
+        for r in &table {
+            let mut line = String::new();
+            if netid {
+                let _ = write!(line, "{:<w0$} ", r[0], w0 = w[0]);
+            }
+            let _ = writeln!(
+                line,
+                "{:<w1$} {:<w2$} {:<w3$} {:>w4$}:{:<w5$} {:>w6$}:{:<w7$}{:<w8$}",
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3],
+                w4 = w[4],
+                w5 = w[5],
+                w6 = w[6],
+                w7 = w[7],
+                w8 = w[8]
+            );
+            out.push_str(&line);
+        }
+        (out, String::new(), 0)
     }
 }
 
@@ -400,13 +633,13 @@ mod tests {
         let (a, _, status) = net.ip(&["a"], 1000);
         assert_eq!(status, 0);
         assert!(
-            a.contains("\n    inet 192.0.2.10/24 brd 192.0.2.255 scope global dynamic ens3\n       valid_lft 85400sec preferred_lft 85400sec\n"),
+            a.contains("\n    inet 192.0.2.10/24 metric 1024 brd 192.0.2.255 scope global dynamic ens3\n       valid_lft 85400sec preferred_lft 85400sec\n"),
             "{a}"
         );
         let (r, _, _) = net.ip(&["route"], 1000);
         assert_eq!(
             r,
-            "default via 192.0.2.1 dev ens3 \n192.0.2.0/24 dev ens3 proto kernel scope link src 192.0.2.10 \n"
+            "default via 192.0.2.1 dev ens3 proto dhcp src 192.0.2.10 metric 1024 \n192.0.2.0/24 dev ens3 proto kernel scope link src 192.0.2.10 metric 1024 \n192.0.2.1 dev ens3 proto dhcp scope link src 192.0.2.10 metric 1024 \n"
         );
         let (get, _, _) = net.ip(&["r", "get", "8.8.8.8"], 1000);
         assert_eq!(
@@ -482,5 +715,100 @@ mod tests {
             };
             assert_eq!(net.ip(args, 0).0, real, "ip {args:?}");
         }
+    }
+
+    #[test]
+    fn sockets_list_as_ss_lists_the_same_sockets() {
+        // The real ss (iproute2 6.1) in a network namespace of its own, holding the sockets
+        // the Debian host's sshd holds: listeners on 0.0.0.0 and [::], and one session.
+        let script = r#"
+import socket, subprocess, sys
+port = int(sys.argv[1])
+a = socket.socket(); a.bind(("0.0.0.0", port)); a.listen(128)
+b = socket.socket(socket.AF_INET6); b.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+b.bind(("::", port)); b.listen(128)
+c = socket.create_connection(("127.0.0.1", port)); s, peer = a.accept()
+print(peer[1])
+for args in sys.argv[2:]:
+    print("\0" + subprocess.run(["ss"] + args.split(), capture_output=True, text=True).stdout, end="")
+"#;
+        // The namespace lists the client's end of the session too, which a host reached
+        // from elsewhere does not: its port would widen the local port column, so listings
+        // with sessions are compared on a port as wide as the client's.
+        let listening = ["-tln", "-tl", "-tln6"];
+        let all = ["-tln", "-tn", "-tan", "-tl", "-t", "-tan4", "-tln6", "-ta"];
+        for (port, cases) in [(22u16, &listening[..]), (2222, &listening), (22222, &all)] {
+            let real = std::process::Command::new("unshare")
+                .args([
+                    "-rn",
+                    "sh",
+                    "-c",
+                    "ip link set lo up && exec python3 -c \"$0\" \"$@\"",
+                ])
+                .arg(script)
+                .arg(port.to_string())
+                .args(cases)
+                .output()
+                .expect("unshare and python3 run");
+            let text = String::from_utf8(real.stdout).unwrap();
+            let mut parts = text.split('\0');
+            let peer_port: u16 = parts
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&real.stderr)));
+            let mut net = Net::of(&host(Profile::Openssh92Debian), None, 0);
+            net.address = Ipv4Addr::LOCALHOST;
+            let session = Some((SocketAddr::from(([127, 0, 0, 1], peer_port)), 1400));
+            for (args, real) in cases.iter().zip(parts) {
+                // The real namespace also lists the client's end of the session.
+                let real: String = real
+                    .lines()
+                    .filter(|l| {
+                        l.split_whitespace().nth(3) != Some(&format!("127.0.0.1:{peer_port}"))
+                    })
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let (fake, _, _) = net.ss(&[args], port, session, false);
+                assert_eq!(fake, real, "ss {args} (port {port})");
+            }
+        }
+    }
+
+    #[test]
+    fn ss_shows_the_processes_to_root_only_and_the_services_of_each_distribution() {
+        let d = Net::of(
+            &host(Profile::Openssh92Debian),
+            Some("192.0.2.10".parse().unwrap()),
+            0,
+        );
+        let session = Some((SocketAddr::from(([203, 0, 113, 7], 50_123)), 1421));
+        let (root, _, _) = d.ss(&["-tulpn"], 22, session, true);
+        assert_eq!(
+            root,
+            "Netid State  Recv-Q Send-Q   Local Address:Port Peer Address:PortProcess                                   \n\
+             udp   UNCONN 0      0      192.0.2.10%ens3:68        0.0.0.0:*    users:((\"systemd-network\",pid=598,fd=22))\n\
+             tcp   LISTEN 0      128            0.0.0.0:22        0.0.0.0:*    users:((\"sshd\",pid=889,fd=3))            \n\
+             tcp   LISTEN 0      128               [::]:22           [::]:*    users:((\"sshd\",pid=889,fd=4))            \n"
+        );
+        let (user, _, _) = d.ss(&["-tnp"], 22, session, false);
+        assert!(
+            user.contains("192.0.2.10:22    203.0.113.7:50123"),
+            "{user}"
+        );
+        assert!(!user.contains("users:"), "{user}");
+        // Ubuntu: systemd-resolved's stub listeners, and ssh.socket's backlog.
+        let u = Net::of(
+            &host(Profile::Openssh96Ubuntu),
+            Some("192.0.2.10".parse().unwrap()),
+            0,
+        );
+        let (listening, _, _) = u.ss(&["-tln"], 22, session, false);
+        assert!(listening.contains(" 127.0.0.53%lo:53 "), "{listening}");
+        assert!(
+            listening.contains("LISTEN 0      4096         0.0.0.0:22 "),
+            "{listening}"
+        );
     }
 }

@@ -41,6 +41,7 @@ impl Host {
             // A file the operator configured is left as configured.
             self.files.entry(path).or_insert(content);
         }
+        self.ssh_port = sshd.port;
         self.dirs.insert("/etc/ssh".into());
         self.dirs.extend(DIRS.iter().map(|d| d.to_string()));
         self
