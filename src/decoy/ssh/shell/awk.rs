@@ -163,6 +163,16 @@ type Vars = HashMap<String, Val>;
 /// Most variables a program may set: a bound on what garbage programs can grow.
 const MAX_VARS: usize = 256;
 
+/// Longest string a value may hold.
+const MAX_VALUE: usize = super::MAX_LINE;
+
+fn cap(mut t: String) -> String {
+    if t.len() > MAX_VALUE {
+        t.truncate(super::floor_char_boundary(&t, MAX_VALUE));
+    }
+    t
+}
+
 /// Runs an action; true when it asks for the `next` record.
 fn exec(action: &[Stmt], rec: &Record, vars: &mut Vars, out: &mut String) -> bool {
     for s in action {
@@ -177,6 +187,10 @@ fn exec(action: &[Stmt], rec: &Record, vars: &mut Vars, out: &mut String) -> boo
                         let by = number(&v).unwrap_or_else(|| leading_number(&text(&v)));
                         Val::Num(if *op == '+' { old + by } else { old - by })
                     }
+                };
+                let new = match new {
+                    Val::Str(t) => Val::Str(cap(t)),
+                    other => other,
                 };
                 if vars.len() < MAX_VARS || vars.contains_key(name) {
                     vars.insert(name.clone(), new);
@@ -313,7 +327,17 @@ fn eval(e: &Expr, rec: &Record, vars: &Vars) -> Val {
             };
             Val::Num(s.chars().count() as f64)
         }
-        Expr::Concat(parts) => Val::Str(parts.iter().map(|p| text(&eval(p, rec, vars))).collect()),
+        Expr::Concat(parts) => {
+            // Bounded, as every value: `n = n n` on each record must not double forever.
+            let mut joined = String::new();
+            for p in parts {
+                joined.push_str(&text(&eval(p, rec, vars)));
+                if joined.len() > MAX_VALUE {
+                    break;
+                }
+            }
+            Val::Str(cap(joined))
+        }
         Expr::Var(name) => vars
             .get(name)
             .cloned()
@@ -735,6 +759,14 @@ mod tests {
             "||", "!", "(", ")", "/ro/", "/", "~", "\"x\"", "\"", "n", "++", "+=", "=", "-", "*",
             "%", "0", "1", ";", ",", "BEGIN", "END", "next", "length", "\n",
         ];
+        // A value that doubles on every record stays bounded.
+        let doubling = Program::parse("{ n = n n $0 } END { print length(n) }").unwrap();
+        let mut out = String::new();
+        doubling.run(None, &"abcdefgh\n".repeat(200), &mut out);
+        assert!(
+            out.trim().parse::<usize>().unwrap() <= 2 * MAX_VALUE,
+            "{out}"
+        );
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let input = "root:x:0:0:root:/root:/bin/bash\n:::\n\nbin:x:2:2::/bin:/usr/sbin/nologin\n";
         for _ in 0..5000 {
