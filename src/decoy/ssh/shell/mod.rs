@@ -2169,13 +2169,7 @@ mod tests {
             "ls -og etc/passwd",
             "ls -ldgG proc/cpuinfo",
         ] {
-            let fake = run(&h, false, &format!("cd /; {line}"));
-            let (stdout, stderr, status) = real_bash(dir.path(), line);
-            assert_eq!(
-                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
-                (stdout.as_str(), stderr.as_str(), status),
-                "{line}"
-            );
+            assert_as_real_bash(&h, dir.path(), line, true);
         }
         // The root, but for the kernel's file systems and lost+found, whose sizes a folder
         // on disk cannot have (and which therefore change the columns' widths).
@@ -2332,6 +2326,24 @@ mod tests {
         )
     }
 
+    /// Runs `line` in the fake shell from `/` and in the real bash from `dir`, the fake host
+    /// laid out on disk, and asserts they print the same (stderr too when `with_stderr`) and
+    /// end with the same status.
+    fn assert_as_real_bash(h: &Arc<Host>, dir: &std::path::Path, line: &str, with_stderr: bool) {
+        let fake = run(h, false, &format!("cd /; {line}"));
+        let (stdout, stderr, status) = real_bash(dir, line);
+        let stderrs = if with_stderr {
+            (fake.stderr.as_str(), stderr.as_str())
+        } else {
+            ("", "")
+        };
+        assert_eq!(
+            (fake.stdout.as_str(), stderrs.0, fake.status),
+            (stdout.as_str(), stderrs.1, status),
+            "{line}"
+        );
+    }
+
     #[test]
     fn commands_named_by_path_run_or_fail_as_bash_runs_them() {
         // Bots try `/bin/busybox TAG` and read the error: a shell that answers "command not
@@ -2356,13 +2368,7 @@ mod tests {
             "home/deploy/notes.txt || echo $?",
             "echo $(etc/hostname) done",
         ] {
-            let fake = run(&h, false, &format!("cd /; {line}"));
-            let (stdout, stderr, status) = real_bash(dir.path(), line);
-            assert_eq!(
-                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
-                (stdout.as_str(), stderr.as_str(), status),
-                "{line}"
-            );
+            assert_as_real_bash(&h, dir.path(), line, true);
         }
         // An interactive login shell words it as `-bash`, and absolute paths work alike.
         let o = run(&h, true, "/bin/busybox ECCHI");
@@ -2817,6 +2823,18 @@ mod tests {
             "grep -F '.*' etc/passwd",
             "grep '[[:digit:]]' etc/hostname",
             "grep 'a[' etc/passwd",
+            "grep '[' etc/passwd",
+            "grep -E 'x[^' etc/passwd",
+            "grep '[]a' etc/passwd",
+            "grep '[:alpha:]' etc/passwd",
+            "grep -c '[::]' etc/passwd",
+            "grep '[[:foo:]]' etc/passwd",
+            "grep -E '[z-a]' etc/passwd",
+            "grep '[[:alpha:]' etc/passwd",
+            "grep 'a\\{1' etc/passwd",
+            "grep 'a\\{1,x\\}' etc/passwd",
+            "grep -E 'a{2,1}' etc/passwd",
+            "grep 'abc\\' etc/passwd",
             "grep -n 'bash$' etc/passwd etc/shells",
             "grep root etc/passwd -c",
             "grep -E 'x?:0:0' etc/passwd",
@@ -2867,20 +2885,7 @@ mod tests {
             "echo $(echo $(echo nested)) '$(not run)' \"$(echo 'a;b')\"",
             "echo $(nosuchcommand) done",
         ] {
-            let fake = run(&h, false, &format!("cd /; {line}"));
-            let real = std::process::Command::new("bash")
-                .args(["-c", line])
-                .current_dir(dir.path())
-                .output()
-                .unwrap();
-            assert_eq!(
-                (fake.stdout.as_str(), fake.status),
-                (
-                    String::from_utf8_lossy(&real.stdout).as_ref(),
-                    real.status.code().unwrap() as u32
-                ),
-                "{line}"
-            );
+            assert_as_real_bash(&h, dir.path(), line, true);
         }
         assert_eq!(run(&h, false, "nproc").stdout, "2\n");
     }

@@ -55,6 +55,7 @@ pub(super) enum Syntax {
 
 /// grep's message for a bracket expression left open.
 pub(super) const UNMATCHED: &str = "grep: Unmatched [, [^, [:, [., or [=";
+const INVALID: &str = "grep: Invalid regular expression";
 
 impl Pattern {
     /// Reads `text`; `fold` ignores case. An error is grep's message.
@@ -118,7 +119,7 @@ impl Pattern {
                 }
                 '.' => Atom::Any,
                 '[' => {
-                    let (set, next) = bracket(&chars, i).ok_or(UNMATCHED)?;
+                    let (set, next) = bracket(&chars, i)?;
                     i = next;
                     set
                 }
@@ -342,28 +343,45 @@ impl Atom {
 }
 
 /// A bracket expression whose `[` is at `from - 1`: the set and the index past its `]`.
-fn bracket(chars: &[char], from: usize) -> Option<(Atom, usize)> {
+fn bracket(chars: &[char], from: usize) -> Result<(Atom, usize), &'static str> {
     let mut i = from;
     let negated = chars.get(i) == Some(&'^');
     if negated {
         i += 1;
     }
+    // GNU grep's wordings: a `[` or `[^` that ends the pattern is refused before the
+    // bracket is read, one left open later is "unmatched".
+    if i == chars.len() {
+        return Err(INVALID);
+    }
+    let body = i;
     let mut ranges = Vec::new();
-    let mut first = true;
     loop {
-        let c = *chars.get(i)?;
-        if c == ']' && !first {
-            return Some((Atom::Set(negated, ranges), i + 1));
+        let c = *chars.get(i).ok_or(UNMATCHED)?;
+        if c == ']' && i > body {
+            // `[:alpha:]` where `[[:alpha:]]` was meant: grep refuses it rather than
+            // match one of its letters.
+            let inner = &chars[body..i];
+            if inner.len() > 1
+                && inner[0] == ':'
+                && inner[inner.len() - 1] == ':'
+                && inner.iter().any(|c| *c != ':')
+            {
+                return Err("grep: character class syntax is [[:space:]], not [:space:]");
+            }
+            return Ok((Atom::Set(negated, ranges), i + 1));
         }
-        first = false;
         if c == '[' && chars.get(i + 1) == Some(&':') {
             let rest: String = chars[i + 2..].iter().collect();
-            let end = rest.find(":]")?;
-            ranges.extend(class(&rest[..end])?);
+            let end = rest.find(":]").ok_or(UNMATCHED)?;
+            ranges.extend(class(&rest[..end]).ok_or("grep: Invalid character class name")?);
             i += 2 + rest[..end].chars().count() + 2;
             continue;
         }
         if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|e| *e != ']') {
+            if chars[i + 2] < c {
+                return Err("grep: Invalid range end");
+            }
             ranges.push((c, chars[i + 2]));
             i += 3;
         } else {
