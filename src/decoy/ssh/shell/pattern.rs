@@ -163,32 +163,58 @@ impl Pattern {
     /// Whether `line` holds a match; `word` asks for one bounded by non-word characters
     /// (`-w`), `whole` for the whole line (`-x`).
     pub fn matches(&self, line: &str, word: bool, whole: bool) -> bool {
-        let line = if self.fold {
-            line.to_lowercase()
-        } else {
-            line.to_string()
-        };
-        let hay: Vec<char> = line.chars().collect();
+        let hay = self.hay(line);
         let n = hay.len();
-        let is_word = |c: char| c.is_alphanumeric() || c == '_';
         self.branches.iter().any(|b| {
-            // Positions a match may start at.
-            let mut at: Vec<bool> = (0..=n)
-                .map(|i| {
-                    (!(b.starts || whole) || i == 0) && (!word || i == 0 || !is_word(hay[i - 1]))
-                })
-                .collect();
+            let edges = Edges {
+                b,
+                hay: &hay,
+                word,
+                whole,
+            };
+            let mut at: Vec<bool> = (0..=n).map(|i| edges.may_start(i)).collect();
             for p in &b.pieces {
                 at = p.step(&at, &hay);
                 if !at.contains(&true) {
                     return false;
                 }
             }
-            (0..=n).any(|e| {
-                at[e] && (!(b.ends || whole) || e == n) && (!word || e == n || !is_word(hay[e]))
-            })
+            (0..=n).any(|e| at[e] && edges.may_end(e))
         })
     }
+
+    /// The characters of `line` as this pattern compares them.
+    fn hay(&self, line: &str) -> Vec<char> {
+        if self.fold {
+            line.to_lowercase().chars().collect()
+        } else {
+            line.chars().collect()
+        }
+    }
+}
+
+/// Where a match of one branch may start and end in a line: anchors, `-w` and `-x`.
+struct Edges<'a> {
+    b: &'a Branch,
+    hay: &'a [char],
+    word: bool,
+    whole: bool,
+}
+
+impl Edges<'_> {
+    fn may_start(&self, i: usize) -> bool {
+        (!(self.b.starts || self.whole) || i == 0)
+            && (!self.word || i == 0 || !is_word(self.hay[i - 1]))
+    }
+
+    fn may_end(&self, e: usize) -> bool {
+        let n = self.hay.len();
+        (!(self.b.ends || self.whole) || e == n) && (!self.word || e == n || !is_word(self.hay[e]))
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 impl Pattern {
@@ -196,23 +222,23 @@ impl Pattern {
     /// each as long as it can be, empty ones left out. Lines longer than [`SPAN_LIMIT`]
     /// characters are not searched (each start costs a pass over the line).
     pub fn spans(&self, line: &str, word: bool, whole: bool) -> Vec<(usize, usize)> {
-        let line = if self.fold {
-            line.to_lowercase()
-        } else {
-            line.to_string()
-        };
-        let hay: Vec<char> = line.chars().collect();
+        let hay = self.hay(line);
         let n = hay.len();
         if n > SPAN_LIMIT {
             return Vec::new();
         }
-        let is_word = |c: char| c.is_alphanumeric() || c == '_';
         let mut spans = Vec::new();
         let mut s = 0;
         while s <= n {
             let mut best: Option<usize> = None;
             for b in &self.branches {
-                if ((b.starts || whole) && s != 0) || (word && s > 0 && is_word(hay[s - 1])) {
+                let edges = Edges {
+                    b,
+                    hay: &hay,
+                    word,
+                    whole,
+                };
+                if !edges.may_start(s) {
                     continue;
                 }
                 let mut at = vec![false; n + 1];
@@ -220,10 +246,7 @@ impl Pattern {
                 for p in &b.pieces {
                     at = p.step(&at, &hay);
                 }
-                let end = (s..=n).rev().find(|&e| {
-                    at[e] && (!(b.ends || whole) || e == n) && (!word || e == n || !is_word(hay[e]))
-                });
-                best = best.max(end);
+                best = best.max((s..=n).rev().find(|&e| at[e] && edges.may_end(e)));
             }
             match best {
                 Some(e) if e > s => {
