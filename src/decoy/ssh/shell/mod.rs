@@ -12,9 +12,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::profile::Distro;
 use super::ssh_client;
+use fs::{Redirect, Sink};
 
 mod awk;
 mod date;
+mod fs;
 mod ls;
 mod net;
 mod pattern;
@@ -50,8 +52,10 @@ impl User {
     }
 }
 
-/// The fake host: its name, its distribution, its users and its files.
-#[derive(Debug)]
+/// The fake host: its name, its distribution, its users and its files. Sessions share one;
+/// a session that writes (a redirection, `mkdir`, `touch`, `rm`) gets a copy of its own
+/// first, so nothing one intruder writes is seen by another or outlives the session.
+#[derive(Clone, Debug)]
 pub struct Host {
     /// Short host name.
     pub hostname: String,
@@ -65,6 +69,10 @@ pub struct Host {
     dirs: BTreeSet<String>,
     /// The port its sshd listens on.
     ssh_port: u16,
+    /// What this session made: by path, who and when ([`fs`]).
+    written: BTreeMap<String, fs::Written>,
+    /// Bytes this session wrote, for [`fs::MAX_WRITTEN`].
+    written_bytes: usize,
 }
 
 impl Host {
@@ -159,6 +167,8 @@ impl Host {
             files,
             dirs,
             ssh_port: 22,
+            written: BTreeMap::new(),
+            written_bytes: 0,
         };
         if !extra
             .iter()
@@ -416,15 +426,31 @@ impl Shell {
                 continue;
             }
             let cmd = self.substitute(cmd, &mut out);
-            let words = words(&cmd, self);
-            if words.is_empty() {
+            let (words, redirects) = words(&cmd, self);
+            if words.is_empty() && redirects.is_empty() {
                 continue;
             }
             let shown = out.stdout.len();
+            let Some(plan) = self.open(&redirects, &mut out) else {
+                self.last_status = out.status;
+                continue;
+            };
+            let stdin = plan.stdin.clone().or(stdin);
             let piped_on = commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe);
-            self.to_tty = self.interactive && self.depth == 0 && !piped_on;
-            let words = self.expand_alias(words);
-            self.command(&words, stdin.as_deref(), &mut out);
+            self.to_tty =
+                self.interactive && self.depth == 0 && !piped_on && plan.out == Sink::Stdout;
+            if words.is_empty() {
+                // Redirections alone (`> file`) open their files and run nothing.
+                out.status = 0;
+            } else {
+                let words = self.expand_alias(words);
+                let wrote = out.stderr.len();
+                self.command(&words, stdin.as_deref(), &mut out);
+                let printed = out.stdout.split_off(shown);
+                let errors = out.stderr.split_off(wrote);
+                self.route(&printed, &plan.out, &mut out);
+                self.route(&errors, &plan.err, &mut out);
+            }
             // What a stage writes into a pipe is read by the next stage, not shown.
             if commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe) {
                 piped = Some(out.stdout.split_off(shown));
@@ -616,6 +642,11 @@ impl Shell {
                 }
             }
             "ls" => self.ls(&args, out),
+            "mkdir" => self.mkdir(&args, out),
+            "touch" => self.touch(&args, out),
+            "rm" => self.rm(&args, out),
+            "chmod" | "chown" | "chgrp" => self.change(name, &args, out),
+            "chattr" => self.chattr(&args, out),
             "cat" => {
                 for (_, text) in self.inputs("cat", &args, stdin, out) {
                     out.stdout.push_str(&text);
@@ -1285,6 +1316,10 @@ const PROGRAMS: &[Program] = &[
         link: Some("/etc/alternatives/awk"),
     },
     program("cat", 44_016, 1_663_687_647),
+    program("chattr", 14_584, 1_677_986_168),
+    program("chgrp", 68_656, 1_663_687_647),
+    program("chmod", 64_496, 1_663_687_647),
+    program("chown", 72_752, 1_663_687_647),
     program("crontab", 43_648, 1_677_742_380),
     program("date", 121_904, 1_663_687_647),
     program("echo", 43_856, 1_663_687_647),
@@ -1296,12 +1331,15 @@ const PROGRAMS: &[Program] = &[
     program("ip", 691_016, 1_684_761_592),
     program("ls", 151_344, 1_663_687_647),
     program("lscpu", 129_344, 1_732_219_314),
+    program("mkdir", 97_552, 1_663_687_647),
     program("nproc", 43_920, 1_663_687_647),
     program("ps", 146_360, 1_671_429_998),
     program("pwd", 43_952, 1_663_687_647),
+    program("rm", 72_752, 1_663_687_647),
     program("ss", 193_680, 1_684_761_592),
     program("ssh", 1_129_504, 1_777_976_816),
     program("tail", 76_944, 1_663_687_647),
+    program("touch", 109_616, 1_663_687_647),
     program("uname", 43_888, 1_663_687_647),
     program("uptime", 14_648, 1_671_429_998),
     program("w", 22_840, 1_671_429_998),
@@ -1825,22 +1863,48 @@ fn split_commands(line: &str) -> Vec<(&str, Sep)> {
     out
 }
 
-/// Splits a command into words: quotes, backslashes, `~` and a few variables.
-fn words(cmd: &str, sh: &Shell) -> Vec<String> {
+/// Splits a command into words (quotes, backslashes, `~` and a few variables) and the
+/// redirections among them.
+fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
+    /// A redirection operator read, waiting for its target word.
+    enum Op {
+        Out(u8, bool),
+        Dup(u8),
+        In,
+        Here,
+    }
     let mut out = Vec::new();
+    let mut redirects = Vec::new();
+    let mut pending: Option<Op> = None;
+    let mut finish =
+        |word: String, pending: &mut Option<Op>, out: &mut Vec<String>| match pending.take() {
+            None => out.push(word),
+            Some(Op::Out(fd, append)) => redirects.push(Redirect::Out {
+                fd,
+                append,
+                target: word,
+            }),
+            Some(Op::Dup(fd)) => redirects.push(Redirect::Dup { fd, to: word }),
+            Some(Op::In) => redirects.push(Redirect::In(word)),
+            Some(Op::Here) => redirects.push(Redirect::Here(word)),
+        };
     let mut cur = String::new();
     let mut in_word = false;
+    // Whether the word so far was typed bare (`2>` names a descriptor, `"2">` does not).
+    let mut bare = true;
     let mut chars = cmd.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             ' ' | '\t' | '\r' => {
                 if in_word {
-                    out.push(std::mem::take(&mut cur));
+                    finish(std::mem::take(&mut cur), &mut pending, &mut out);
                     in_word = false;
+                    bare = true;
                 }
             }
             '\'' => {
                 in_word = true;
+                bare = false;
                 for c in chars.by_ref() {
                     if c == '\'' {
                         break;
@@ -1850,6 +1914,7 @@ fn words(cmd: &str, sh: &Shell) -> Vec<String> {
             }
             '"' => {
                 in_word = true;
+                bare = false;
                 while let Some(c) = chars.next() {
                     match c {
                         '"' => break,
@@ -1865,26 +1930,63 @@ fn words(cmd: &str, sh: &Shell) -> Vec<String> {
             }
             '\\' => {
                 in_word = true;
+                bare = false;
                 if let Some(n) = chars.next() {
                     cur.push(n);
                 }
             }
             '$' => {
                 in_word = true;
+                bare = false;
                 cur.push_str(&variable(&mut chars, sh));
             }
-            // Redirections and background markers are dropped with their target.
             '>' | '<' | '&' => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
+                // `2>`: the digits before the operator name the descriptor.
+                let fd = (in_word && bare && c == '>' && cur.len() == 1)
+                    .then(|| cur.parse::<u8>().ok())
+                    .flatten();
+                if fd.is_some() {
+                    cur.clear();
+                } else if in_word {
+                    finish(std::mem::take(&mut cur), &mut pending, &mut out);
                 }
-                while chars.peek().is_some_and(|c| matches!(c, '>' | '&' | ' ')) {
-                    chars.next();
+                in_word = false;
+                bare = true;
+                let op = match c {
+                    '&' if chars.peek() == Some(&'>') => {
+                        chars.next();
+                        let append = chars.next_if_eq(&'>').is_some();
+                        Some(Op::Out(0, append))
+                    }
+                    // A background marker: the command runs here and now.
+                    '&' => None,
+                    '>' => {
+                        let fd = fd.unwrap_or(1);
+                        if chars.next_if_eq(&'>').is_some() {
+                            Some(Op::Out(fd, true))
+                        } else if chars.next_if_eq(&'&').is_some() {
+                            Some(Op::Dup(fd))
+                        } else {
+                            chars.next_if_eq(&'|');
+                            Some(Op::Out(fd, false))
+                        }
+                    }
+                    _ => match chars.next_if_eq(&'<') {
+                        // A here-document's lines never reach a one-line shell.
+                        Some(_) if chars.next_if_eq(&'<').is_some() => Some(Op::Here),
+                        Some(_) => None,
+                        None => Some(Op::In),
+                    },
+                };
+                if op.is_some() {
+                    pending = op;
                 }
-                while chars.peek().is_some_and(|c| !c.is_whitespace()) {
-                    chars.next();
-                }
+            }
+            // Tilde expansion: a bare `~` starting a word is the home folder.
+            '~' if !in_word && matches!(chars.peek(), None | Some('/' | ' ' | '\t')) => {
+                in_word = true;
+                bare = false;
+                cur.push_str(&sh.user.home());
             }
             c => {
                 in_word = true;
@@ -1893,9 +1995,12 @@ fn words(cmd: &str, sh: &Shell) -> Vec<String> {
         }
     }
     if in_word {
-        out.push(cur);
+        finish(cur, &mut pending, &mut out);
+    } else if let Some(op) = pending {
+        // An operator without a target: bash's syntax error, here an empty target.
+        finish(String::new(), &mut Some(op), &mut out);
     }
-    out
+    (out, redirects)
 }
 
 fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> String {
@@ -1998,7 +2103,8 @@ fn columns_of(items: &[(String, usize)], width: usize) -> String {
             })
             .collect();
         let total: usize = widths.iter().sum::<usize>() + 2 * (cols - 1);
-        if total <= width || rows >= items.len() {
+        // coreutils takes a layout only if it leaves the last column free.
+        if total < width || rows >= items.len() {
             break widths;
         }
         rows += 1;
@@ -2313,9 +2419,14 @@ mod tests {
 
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
     fn real_bash(dir: &std::path::Path, line: &str) -> (String, String, u32) {
+        real_bash_in(dir, line, "C")
+    }
+
+    /// [`real_bash`] in `locale`.
+    fn real_bash_in(dir: &std::path::Path, line: &str, locale: &str) -> (String, String, u32) {
         let o = std::process::Command::new("bash")
             .args(["-c", line])
-            .env("LC_ALL", "C")
+            .env("LC_ALL", locale)
             .current_dir(dir)
             .output()
             .unwrap();
@@ -2378,6 +2489,132 @@ mod tests {
         );
         assert_eq!(run(&h, true, "/bin/hostname").stdout, "build-07\n");
         assert_eq!(run(&h, false, "~/notes.txt").status, 126);
+    }
+
+    #[test]
+    fn writes_land_in_the_sessions_copy_as_the_real_shell_and_coreutils_make_them() {
+        // Each line runs in one fake shell (whose writes stay for the lines after it) and in
+        // the real bash over the fake host laid out on disk, from the same relative paths,
+        // as root: output, errors and status must agree. Bots' first moves are these
+        // (`mkdir .ssh && echo KEY >> .ssh/authorized_keys`, a dropper in /tmp).
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = Shell::new(
+            h.clone(),
+            User {
+                name: "root".into(),
+                uid: 0,
+            },
+            false,
+        );
+        sh.run("cd /");
+        sh.line = 0;
+        for line in [
+            "echo hello > tmp/a; cat tmp/a",
+            "echo one > tmp/b; echo two >> tmp/b; cat tmp/b; wc -l tmp/b",
+            "echo three>>tmp/b; cat tmp/b",
+            "cat nope 2>/dev/null; echo $?",
+            "cat nope 2>&1 | wc -l",
+            "ls nope > tmp/out 2>&1; cat tmp/out",
+            "ls nope 2>&1 > tmp/out2; cat tmp/out2",
+            "echo to-stderr 1>&2",
+            "echo both &> tmp/both; cat tmp/both",
+            "cat tmp/a nope >& tmp/both; cat tmp/both",
+            "echo x > /dev/null; echo y 2> /dev/null",
+            "> tmp/empty; wc -c tmp/empty",
+            "cat < etc/hostname",
+            "wc -l < etc/passwd",
+            "grep -c root <<< 'root here'",
+            "cat < nope; echo $?",
+            "echo a > etc; echo $?",
+            "echo a > nodir/f",
+            "echo '2>not-a-redirect' \"2\">tmp/q; cat tmp/q",
+            "mkdir tmp/d && ls tmp",
+            "mkdir tmp/d",
+            "mkdir tmp/x/y",
+            "mkdir -p tmp/x/y && ls tmp/x",
+            "mkdir -pv tmp/p/q",
+            "mkdir -p tmp/d && echo ok",
+            "mkdir etc/hostname",
+            "touch tmp/t && ls tmp && rm tmp/t && ls tmp",
+            "touch nodir/t",
+            "rm tmp",
+            "rm -d tmp/x",
+            "rm -rf tmp/x; ls tmp",
+            "rm -rv tmp/p",
+            "rm nope; rm -f nope; echo $?",
+            "rm -r /",
+            "rm; mkdir; touch; chmod; chmod 700",
+            "chmod 700 nope; chown root nope; chgrp root nope",
+            "chmod 644 tmp/a && chown root tmp/a && echo ok",
+            "chattr -ia nope",
+            "cd tmp && mkdir .ssh && echo ssh-ed25519 KEY >> .ssh/authorized_keys && chmod -R go= .ssh && cat .ssh/authorized_keys",
+            "ls -a tmp tmp/.ssh",
+        ] {
+            let fake = sh.run(line);
+            let (stdout, stderr, status) = real_bash_in(dir.path(), line, "C.UTF-8");
+            assert_eq!(
+                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+                (stdout.as_str(), stderr.as_str(), status),
+                "{line}"
+            );
+            sh.run("cd /");
+            // Each line is a `bash -c` of its own: errors name line 1.
+            sh.line = 0;
+        }
+        // None of it reached the shared host, or another session.
+        assert!(!h.files.contains_key("/tmp/a"));
+        assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
+    }
+
+    #[test]
+    fn a_user_writes_only_where_the_modes_let_them() {
+        let h = host(Profile::Openssh92Debian);
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), false);
+        let o = sh.run("echo x > /etc/evil; mkdir /usr/x; touch /root/y; rm /etc/passwd");
+        assert_eq!(
+            o.stderr,
+            "bash: line 1: /etc/evil: Permission denied\n\
+             mkdir: cannot create directory \u{2018}/usr/x\u{2019}: Permission denied\n\
+             touch: cannot touch '/root/y': Permission denied\n\
+             rm: cannot remove '/etc/passwd': Permission denied\n"
+        );
+        let o = sh.run("chmod 777 /etc/passwd; chattr +i ~/notes.txt");
+        assert_eq!(
+            o.stderr,
+            "chmod: changing permissions of '/etc/passwd': Operation not permitted\n\
+             chattr: Operation not permitted while setting flags on /home/deploy/notes.txt\n"
+        );
+        // At home and in /tmp it writes, and `ls -l` shows the files as theirs, made now.
+        let o = sh.run("mkdir -p ~/.ssh && echo KEY >> ~/.ssh/authorized_keys && echo k > /tmp/k && ls -l /tmp ~/.ssh");
+        assert_eq!(o.status, 0, "{o:?}");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let now = stat::ls_time(now, now);
+        assert!(
+            o.stdout
+                .contains(&format!("-rw-r--r-- 1 deploy deploy 2 {now} k\n")),
+            "{}",
+            o.stdout
+        );
+        assert!(
+            o.stdout.contains(&format!(
+                "-rw-r--r-- 1 deploy deploy 4 {now} authorized_keys\n"
+            )),
+            "{}",
+            o.stdout
+        );
+        assert_eq!(sh.run("cat ~/.ssh/authorized_keys").stdout, "KEY\n");
+        assert!(sh.run("ls -la ~").stdout.contains(" .ssh\n"));
+        // What a session writes is bounded: past MAX_WRITTEN bytes the rest is dropped.
+        let big = "y".repeat(3000);
+        for _ in 0..400 {
+            sh.run(&format!("echo {big} >> /tmp/big"));
+        }
+        assert!(sh.host.written_bytes <= fs::MAX_WRITTEN);
+        assert!(sh.host.files["/tmp/big"].len() <= fs::MAX_WRITTEN);
     }
 
     #[test]
@@ -2630,6 +2867,11 @@ mod tests {
         );
         assert_eq!(
             run(&h, false, "uname -a > /tmp/x 2>&1").stdout,
+            "",
+            "written to the file, not shown"
+        );
+        assert_eq!(
+            run(&h, false, "uname -a > /tmp/x 2>&1; cat /tmp/x").stdout,
             format!("{}\n", h.uname_all())
         );
         let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);

@@ -74,6 +74,14 @@ impl Host {
 
     /// The entry at `path` (links not followed), if the host has one.
     pub(super) fn stat(&self, path: &str) -> Option<Stat> {
+        match self.written.get(path) {
+            Some(w) => self.stat_written(path, w),
+            None => self.stat_of_install(path),
+        }
+    }
+
+    /// The entry at `path` as the install left it.
+    pub(super) fn stat_of_install(&self, path: &str) -> Option<Stat> {
         let installed = self.installed();
         let boot = unix(self.booted());
         let mut st = Stat {
