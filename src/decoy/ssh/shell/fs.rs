@@ -14,8 +14,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::stat::Stat;
 use super::{Host, Output, Shell, expand_home, normalize, parent, program_size};
 
-/// Most bytes one session may write into files; what goes past it is dropped.
-pub(super) const MAX_WRITTEN: usize = 1 << 20;
+/// Most bytes one session may write into files; what goes past it is dropped. Droppers
+/// typed as `echo -e '\x7f\x45…' >> f` run to tens of KiB; with every session of a decoy
+/// writing this much, its sessions hold `max_connections` × 256 KiB.
+pub(super) const MAX_WRITTEN: usize = 256 << 10;
 /// Most files and folders one session may make.
 const MAX_MADE: usize = 512;
 /// Folders anyone may make files in (mode 1777): only their owner may remove them.
