@@ -17,6 +17,7 @@ use fs::{Redirect, Sink};
 mod awk;
 mod date;
 mod disk;
+mod env;
 mod fs;
 mod ls;
 mod net;
@@ -338,6 +339,12 @@ pub struct Shell {
     /// What the command being run writes goes to the session's terminal (not into a pipe
     /// or a substitution, not to an exec request).
     to_tty: bool,
+    /// Variables the session set, and those it unset ([`env`]).
+    vars: BTreeMap<String, String>,
+    unset: Vec<String>,
+    /// Lines typed at the prompt, and the number of the first one kept.
+    history: Vec<String>,
+    history_base: usize,
 }
 
 impl Shell {
@@ -358,6 +365,10 @@ impl Shell {
             local: None,
             peer: None,
             to_tty: false,
+            vars: BTreeMap::new(),
+            unset: Vec::new(),
+            history: Vec::new(),
+            history_base: 0,
         }
     }
 
@@ -412,6 +423,7 @@ impl Shell {
     pub fn run(&mut self, line: &str) -> Output {
         self.line = self.line.saturating_add(1);
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
+        self.remember(line);
         let mut out = Output::default();
         let commands = split_commands(line);
         // What the previous stage of a pipeline wrote, for this stage to read.
@@ -572,6 +584,19 @@ impl Shell {
 
     /// Runs one command; `stdin` is what the previous stage of a pipeline wrote.
     fn command(&mut self, words: &[String], stdin: Option<&str>, out: &mut Output) {
+        // `NAME=value` alone sets a variable; before a command, only for that command.
+        if env::assignment(&words[0]).is_some() {
+            match words.iter().position(|w| env::assignment(w).is_none()) {
+                Some(i) => return self.command(&words[i..], stdin, out),
+                None => {
+                    for (name, value) in words.iter().filter_map(|w| env::assignment(w)) {
+                        self.set_var(name, value);
+                    }
+                    out.status = 0;
+                    return;
+                }
+            }
+        }
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         out.status = 0;
         let name = match self.program(&words[0]) {
@@ -643,6 +668,10 @@ impl Shell {
                 }
             }
             "ls" => self.ls(&args, out),
+            "env" | "printenv" => self.env(name, &args, out),
+            "export" | "unset" => self.export(name, &args, out),
+            "history" => self.history(&args, out),
+            "groups" => self.groups(&args, out),
             "mkdir" => self.mkdir(&args, out),
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
@@ -753,6 +782,12 @@ impl Shell {
                 }
             },
             "ps" => self.ps(&args, out),
+            "uptime" if matches!(args.first(), Some(&("-p" | "--pretty"))) => {
+                let up = SystemTime::now()
+                    .duration_since(self.host.booted())
+                    .map_or(0, |d| d.as_secs());
+                let _ = writeln!(out.stdout, "{}", pretty_uptime(up));
+            }
             "uptime" => {
                 let load = load_averages(&mut rand::rng());
                 // A session with a terminal is in utmp; an exec request without one is not.
@@ -1336,8 +1371,10 @@ const PROGRAMS: &[Program] = &[
     program("date", 121_904, 1_663_687_647),
     program("df", 102_200, 1_663_687_647),
     program("echo", 43_856, 1_663_687_647),
+    program("env", 48_536, 1_663_687_647),
     program("free", 26_936, 1_671_429_998),
     program("grep", 203_152, 1_674_571_380),
+    program("groups", 43_920, 1_663_687_647),
     program("head", 48_080, 1_663_687_647),
     program("hostname", 22_680, 1_671_456_791),
     program("id", 48_144, 1_663_687_647),
@@ -1347,6 +1384,7 @@ const PROGRAMS: &[Program] = &[
     program("mkdir", 97_552, 1_663_687_647),
     program("nproc", 43_920, 1_663_687_647),
     program("ps", 146_360, 1_671_429_998),
+    program("printenv", 35_664, 1_663_687_647),
     program("pwd", 43_952, 1_663_687_647),
     program("rm", 72_752, 1_663_687_647),
     program("ss", 193_680, 1_684_761_592),
@@ -1773,6 +1811,27 @@ fn ls_human(bytes: usize) -> String {
     }
 }
 
+/// `uptime -p` (procps 4): `up` and each non-zero part, largest first.
+fn pretty_uptime(secs: u64) -> String {
+    let parts = [
+        (secs / (365 * 86_400), "year"),
+        (secs / (7 * 86_400) % 52, "week"),
+        (secs / 86_400 % 7, "day"),
+        (secs / 3600 % 24, "hour"),
+        (secs / 60 % 60, "minute"),
+    ];
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if shown.is_empty() {
+        "up 0 minutes".into()
+    } else {
+        format!("up {}", shown.join(", "))
+    }
+}
+
 /// A size in KiB as `free -h` writes it: one decimal while that takes at most three
 /// characters, else the whole number (truncated), in the largest unit under 1024.
 fn human_size(kib: u64) -> String {
@@ -2026,6 +2085,10 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
         chars.next();
         return sh.last_status.to_string();
     }
+    if !braced && chars.peek() == Some(&'$') {
+        chars.next();
+        return sh.var("$").unwrap_or_default();
+    }
     while let Some(&c) = chars.peek() {
         if c.is_ascii_alphanumeric() || c == '_' {
             name.push(c);
@@ -2039,12 +2102,7 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
     }
     match name.as_str() {
         "" if !braced => "$".into(),
-        "HOME" => sh.user.home(),
-        "USER" | "LOGNAME" => sh.user.name.clone(),
-        "PWD" => sh.cwd.clone(),
-        "HOSTNAME" => sh.host.hostname.clone(),
-        "SHELL" => "/bin/bash".into(),
-        _ => String::new(),
+        name => sh.var(name).unwrap_or_default(),
     }
 }
 
@@ -2578,6 +2636,95 @@ mod tests {
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
         assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
+    }
+
+    #[test]
+    fn variables_assignments_and_history_behave_as_in_bash() {
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        for line in [
+            "FOO=bar; echo $FOO",
+            "A=1 B=2; echo $A$B ${A}x",
+            "X=1 echo hi; echo \"[$X]\"",
+            "FOO=bar; unset FOO; echo \"[$FOO]\"",
+            "export V=1 W; echo $V; export -n V 2>/dev/null; echo $V",
+            "HISTFILE=/dev/null; echo $HISTFILE",
+        ] {
+            assert_as_real_bash(&h, dir.path(), line, true);
+        }
+        assert_eq!(run(&h, false, "echo $UID $EUID").stdout, "1000 1000\n");
+        // PATH as sshd sets it for an exec request, and /etc/profile for a login shell.
+        assert_eq!(
+            run(&h, false, "echo $PATH").stdout,
+            "/usr/local/bin:/usr/bin:/bin:/usr/games\n"
+        );
+        assert_eq!(
+            run(&h, true, "echo $PATH").stdout,
+            "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games\n"
+        );
+        let root = User {
+            name: "root".into(),
+            uid: 0,
+        };
+        assert_eq!(
+            Shell::new(h.clone(), root, false).run("echo $PATH").stdout,
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        );
+        let peer: std::net::SocketAddr = "10.1.2.3:50111".parse().unwrap();
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), false)
+            .from(peer)
+            .on("10.9.8.7".parse().unwrap());
+        assert_eq!(sh.run("printenv HOME").stdout, "/home/deploy\n");
+        assert_eq!(sh.run("printenv NOPE").status, 1);
+        assert_eq!(
+            sh.run("echo $SSH_CONNECTION").stdout,
+            "10.1.2.3 50111 10.9.8.7 22\n"
+        );
+        let env = sh.run("export HISTFILE=/dev/null; env").stdout;
+        assert!(env.starts_with("SHELL=/bin/bash\n"), "{env}");
+        assert!(
+            env.contains("\nHISTFILE=/dev/null\n") && env.ends_with("\n_=/usr/bin/env\n"),
+            "{env}"
+        );
+        assert_eq!(sh.run("env | grep -c ^PATH=").stdout, "1\n");
+        assert_eq!(
+            sh.run("unset PATH; printenv PATH; echo \"[$PATH]\"").stdout,
+            "[]\n"
+        );
+        // History: interactive shells only, as HISTCONTROL=ignoreboth keeps it.
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);
+        for line in ["ls", " secret", "ls", "ls", "history"] {
+            sh.run(line);
+        }
+        assert_eq!(sh.run("history").stdout, "    1  ls\n    2  history\n");
+        sh.run("history -c");
+        assert_eq!(sh.run("history").stdout, "    1  history\n");
+        assert_eq!(
+            run(&h, false, "ls; history").stdout.matches("  ls").count(),
+            0
+        );
+        assert_eq!(run(&h, false, "groups").stdout, "deploy\n");
+        assert_eq!(
+            run(&h, false, "groups root deploy").stdout,
+            "root : root\ndeploy : deploy\n"
+        );
+        assert_eq!(
+            run(&h, false, "groups nobody2").stderr,
+            "groups: 'nobody2': no such user\n"
+        );
+    }
+
+    #[test]
+    fn uptime_p_reads_as_procps_writes_it() {
+        assert_eq!(pretty_uptime(0), "up 0 minutes");
+        assert_eq!(pretty_uptime(3600), "up 1 hour");
+        assert_eq!(pretty_uptime(61), "up 1 minute");
+        assert_eq!(
+            pretty_uptime(16 * 86_400 + 21 * 3600 + 20 * 60 + 7),
+            "up 2 weeks, 2 days, 21 hours, 20 minutes"
+        );
+        let h = host(Profile::Openssh92Debian);
+        assert!(run(&h, false, "uptime -p").stdout.starts_with("up "));
     }
 
     #[test]

@@ -1,0 +1,258 @@
+//! The session's variables and history: what sshd puts into a session's environment
+//! (`PATH` as each distribution sets it, `SSH_CONNECTION`…), what the intruder assigns or
+//! exports, and bash's history list. Intruders clear their tracks first (`unset HISTFILE`,
+//! `export HISTFILE=/dev/null`, `history -c`); a shell that answers "command not found" to
+//! an assignment, or has no `PATH`, gives itself away.
+
+use std::fmt::Write as _;
+
+use super::{MAX_LINE, Output, Shell};
+use crate::decoy::ssh::profile::Family;
+
+/// Most variables a session may set.
+const MAX_VARS: usize = 64;
+/// Lines bash keeps in its history list (`HISTSIZE` of the stock `.bashrc`).
+const HISTSIZE: usize = 1000;
+
+/// Whether `word` is an assignment, `NAME=value`: its name and value.
+pub(super) fn assignment(word: &str) -> Option<(&str, &str)> {
+    let (name, value) = word.split_once('=')?;
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some((name, value))
+}
+
+impl Shell {
+    /// `PATH`: sshd's compiled-in default for an exec request; for an interactive login,
+    /// what `/etc/profile` sets (Debian) or `/etc/environment` (Ubuntu, through pam_env,
+    /// for both).
+    fn path(&self) -> &'static str {
+        let root = self.user.uid == 0;
+        match (self.host.distro.family, self.interactive, root) {
+            (Family::Ubuntu, _, _) => {
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games:/usr/local/games:/snap/bin"
+            }
+            (Family::Debian, _, true) => {
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            }
+            (Family::Debian, true, false) => {
+                "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
+            }
+            (Family::Debian, false, false) => "/usr/local/bin:/usr/bin:/bin:/usr/games",
+        }
+    }
+
+    /// The session's environment, in the order sshd and bash make it.
+    fn environment(&self) -> Vec<(String, String)> {
+        let u = &self.user;
+        let mut env: Vec<(String, String)> = vec![("SHELL".into(), "/bin/bash".into())];
+        if self.interactive {
+            env.push(("TERM".into(), "xterm-256color".into()));
+        }
+        env.push(("PWD".into(), self.cwd.clone()));
+        env.push(("LOGNAME".into(), u.name.clone()));
+        if self.interactive {
+            env.push(("XDG_SESSION_TYPE".into(), "tty".into()));
+            env.push(("MOTD_SHOWN".into(), "pam".into()));
+        }
+        env.push(("HOME".into(), u.home()));
+        env.push(("LANG".into(), "C.UTF-8".into()));
+        if let (Some(peer), Some(local)) = (self.peer, self.local) {
+            let port = self.host.ssh_port;
+            env.push((
+                "SSH_CONNECTION".into(),
+                format!("{} {} {local} {port}", peer.ip(), peer.port()),
+            ));
+            env.push((
+                "SSH_CLIENT".into(),
+                format!("{} {} {port}", peer.ip(), peer.port()),
+            ));
+        }
+        if self.interactive {
+            env.push(("XDG_SESSION_CLASS".into(), "user".into()));
+            env.push((
+                "XDG_SESSION_ID".into(),
+                (self.session_pid() % 97).to_string(),
+            ));
+            env.push(("SSH_TTY".into(), "/dev/pts/0".into()));
+            env.push(("XDG_RUNTIME_DIR".into(), format!("/run/user/{}", u.uid)));
+        }
+        env.push(("USER".into(), u.name.clone()));
+        env.push(("SHLVL".into(), "1".into()));
+        env.push(("PATH".into(), self.path().into()));
+        env.push(("MAIL".into(), format!("/var/mail/{}", u.name)));
+        for (name, value) in &self.vars {
+            match env.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1.clone_from(value),
+                None => env.push((name.clone(), value.clone())),
+            }
+        }
+        env.retain(|(n, _)| !self.unset.contains(n));
+        env.push(("_".into(), "/usr/bin/env".into()));
+        env
+    }
+
+    /// The value of `$name`, if set.
+    pub(super) fn var(&self, name: &str) -> Option<String> {
+        if self.unset.iter().any(|n| n == name) {
+            return None;
+        }
+        if let Some(v) = self.vars.get(name) {
+            return Some(v.clone());
+        }
+        Some(match name {
+            "HOME" => self.user.home(),
+            "USER" | "LOGNAME" => self.user.name.clone(),
+            "PWD" => self.cwd.clone(),
+            "HOSTNAME" => self.host.hostname.clone(),
+            "SHELL" | "BASH" => "/bin/bash".into(),
+            "PATH" => self.path().into(),
+            "UID" | "EUID" => self.user.uid.to_string(),
+            "$" => (self.session_pid() + 2).to_string(),
+            "HISTSIZE" if self.interactive => HISTSIZE.to_string(),
+            "HISTFILE" if self.interactive => format!("{}/.bash_history", self.user.home()),
+            "BASH_VERSION" => match self.host.distro.family {
+                Family::Debian => "5.2.15(1)-release".into(),
+                Family::Ubuntu => "5.2.21(1)-release".into(),
+            },
+            _ => {
+                return self
+                    .environment()
+                    .into_iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v);
+            }
+        })
+    }
+
+    /// Sets `$name`, within [`MAX_VARS`].
+    pub(super) fn set_var(&mut self, name: &str, value: &str) {
+        self.unset.retain(|n| n != name);
+        if self.vars.len() >= MAX_VARS && !self.vars.contains_key(name) {
+            return;
+        }
+        let value = &value[..super::floor_char_boundary(value, MAX_LINE)];
+        self.vars.insert(name.to_string(), value.to_string());
+    }
+
+    /// `env` and `printenv [NAME…]`.
+    pub(super) fn env(&self, tool: &str, args: &[&str], out: &mut Output) {
+        let env = self.environment();
+        if tool == "printenv" && !args.is_empty() {
+            for a in args {
+                match env.iter().find(|(n, _)| n == a) {
+                    Some((_, v)) => {
+                        let _ = writeln!(out.stdout, "{v}");
+                    }
+                    None => out.status = 1,
+                }
+            }
+            return;
+        }
+        for (n, v) in &env {
+            if tool == "printenv" && n == "_" {
+                let _ = writeln!(out.stdout, "_=/usr/bin/printenv");
+            } else {
+                let _ = writeln!(out.stdout, "{n}={v}");
+            }
+        }
+    }
+
+    /// `export [NAME[=value]…]` and `unset NAME…`.
+    pub(super) fn export(&mut self, tool: &str, args: &[&str], out: &mut Output) {
+        for a in args.iter().filter(|a| !a.starts_with('-')) {
+            match (tool, assignment(a)) {
+                ("export", Some((name, value))) => self.set_var(name, value),
+                ("export", None) => {}
+                (_, _) => {
+                    self.vars.remove(*a);
+                    if self.unset.len() < MAX_VARS && !self.unset.iter().any(|n| n == a) {
+                        self.unset.push(a.to_string());
+                    }
+                }
+            }
+        }
+        if tool == "export" && args.is_empty() {
+            for (n, v) in self.environment().iter().filter(|(n, _)| n != "_") {
+                let _ = writeln!(out.stdout, "declare -x {n}=\"{v}\"");
+            }
+        }
+    }
+
+    /// Adds a typed line to the history list, as `HISTCONTROL=ignoreboth` keeps it: not
+    /// lines starting with a space, not a repeat of the line before.
+    pub(super) fn remember(&mut self, line: &str) {
+        if !self.interactive || self.depth > 0 || line.starts_with(' ') || line.trim().is_empty() {
+            return;
+        }
+        if self.history.last().is_some_and(|l| l == line) {
+            return;
+        }
+        if self.history.len() >= HISTSIZE {
+            self.history.remove(0);
+            self.history_base += 1;
+        }
+        self.history.push(line.to_string());
+    }
+
+    /// `history [-c] [N]`: nothing in a shell that is not interactive (bash keeps no
+    /// history there).
+    pub(super) fn history(&mut self, args: &[&str], out: &mut Output) {
+        if args.first() == Some(&"-c") {
+            self.history.clear();
+            self.history_base = 0;
+            return;
+        }
+        let n = args
+            .first()
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(usize::MAX);
+        let skip = self.history.len().saturating_sub(n);
+        for (i, line) in self.history.iter().enumerate().skip(skip) {
+            let _ = writeln!(out.stdout, "{:>5}  {line}", self.history_base + i + 1);
+        }
+    }
+
+    /// `groups [USER…]`: each account is in its own group alone.
+    pub(super) fn groups(&self, args: &[&str], out: &mut Output) {
+        if args.is_empty() {
+            let _ = writeln!(out.stdout, "{}", self.user.name);
+            return;
+        }
+        let passwd = self
+            .host
+            .files
+            .get("/etc/passwd")
+            .cloned()
+            .unwrap_or_default();
+        let group = self
+            .host
+            .files
+            .get("/etc/group")
+            .cloned()
+            .unwrap_or_default();
+        for a in args {
+            let gid = passwd
+                .lines()
+                .find(|l| l.split(':').next() == Some(a))
+                .and_then(|l| l.split(':').nth(3));
+            let name = gid.and_then(|gid| {
+                group
+                    .lines()
+                    .find(|l| l.split(':').nth(2) == Some(gid))
+                    .and_then(|l| l.split(':').next())
+            });
+            match name {
+                Some(g) => {
+                    let _ = writeln!(out.stdout, "{a} : {g}");
+                }
+                None => {
+                    let _ = writeln!(out.stderr, "groups: '{a}': no such user");
+                    out.status = 1;
+                }
+            }
+        }
+    }
+}
