@@ -9,10 +9,12 @@ use std::fmt::Write as _;
 use super::{MAX_LINE, Output, Shell};
 use crate::decoy::ssh::profile::Family;
 
-/// Most variables a session may set.
-const MAX_VARS: usize = 64;
+/// Most variables a session may set (or unset).
+const MAX_VARS: usize = 32;
 /// Lines bash keeps in its history list (`HISTSIZE` of the stock `.bashrc`).
 const HISTSIZE: usize = 1000;
+/// Most bytes of history a session keeps: the oldest lines go first past it.
+const MAX_HISTORY_BYTES: usize = 64 << 10;
 
 /// Whether `word` is an assignment, `NAME=value`: its name and value.
 pub(super) fn assignment(word: &str) -> Option<(&str, &str)> {
@@ -83,7 +85,7 @@ impl Shell {
         env.push(("SHLVL".into(), "1".into()));
         env.push(("PATH".into(), self.path().into()));
         env.push(("MAIL".into(), format!("/var/mail/{}", u.name)));
-        for (name, value) in &self.vars {
+        for (name, value) in self.vars.iter() {
             match env.iter_mut().find(|(n, _)| n == name) {
                 Some(slot) => slot.1.clone_from(value),
                 None => env.push((name.clone(), value.clone())),
@@ -134,7 +136,7 @@ impl Shell {
             return;
         }
         let value = &value[..super::floor_char_boundary(value, MAX_LINE)];
-        self.vars.insert(name.to_string(), value.to_string());
+        std::sync::Arc::make_mut(&mut self.vars).insert(name.to_string(), value.to_string());
     }
 
     /// `env` and `printenv [NAME…]`.
@@ -167,7 +169,9 @@ impl Shell {
                 ("export", Some((name, value))) => self.set_var(name, value),
                 ("export", None) => {}
                 (_, _) => {
-                    self.vars.remove(*a);
+                    if self.vars.contains_key(*a) {
+                        std::sync::Arc::make_mut(&mut self.vars).remove(*a);
+                    }
                     if self.unset.len() < MAX_VARS && !self.unset.iter().any(|n| n == a) {
                         self.unset.push(a.to_string());
                     }
@@ -190,11 +194,13 @@ impl Shell {
         if self.history.last().is_some_and(|l| l == line) {
             return;
         }
-        if self.history.len() >= HISTSIZE {
+        self.history.push(line.to_string());
+        while self.history.len() > HISTSIZE
+            || self.history.iter().map(String::len).sum::<usize>() > MAX_HISTORY_BYTES
+        {
             self.history.remove(0);
             self.history_base += 1;
         }
-        self.history.push(line.to_string());
     }
 
     /// `history [-c] [N]`: nothing in a shell that is not interactive (bash keeps no

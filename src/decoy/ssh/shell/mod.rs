@@ -340,7 +340,7 @@ pub struct Shell {
     /// or a substitution, not to an exec request).
     to_tty: bool,
     /// Variables the session set, and those it unset ([`env`]).
-    vars: BTreeMap<String, String>,
+    vars: Arc<BTreeMap<String, String>>,
     unset: Vec<String>,
     /// Lines typed at the prompt, and the number of the first one kept.
     history: Vec<String>,
@@ -365,7 +365,7 @@ impl Shell {
             local: None,
             peer: None,
             to_tty: false,
-            vars: BTreeMap::new(),
+            vars: Arc::default(),
             unset: Vec::new(),
             history: Vec::new(),
             history_base: 0,
@@ -538,7 +538,11 @@ impl Shell {
                 continue;
             };
             done.push_str(&cmd[copied..i]);
+            // A copy of this shell (the host and variables are shared until written); the
+            // history list stays here: a substitution neither reads nor adds to it.
+            let history = std::mem::take(&mut self.history);
             let mut sub = self.clone();
+            self.history = history;
             sub.depth += 1;
             // The substitution is part of this line: its errors carry this line's number.
             sub.line = self.line.saturating_sub(1);
@@ -2712,6 +2716,23 @@ mod tests {
             run(&h, false, "groups nobody2").stderr,
             "groups: 'nobody2': no such user\n"
         );
+    }
+
+    #[test]
+    fn what_a_session_keeps_is_bounded() {
+        let h = host(Profile::Openssh92Debian);
+        let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);
+        let long = "x".repeat(4000);
+        for i in 0..300 {
+            sh.run(&format!("echo {i} {long}"));
+            sh.run(&format!("V{i}={long}"));
+        }
+        let kept: usize = sh.history.iter().map(String::len).sum();
+        assert!(kept <= 64 << 10 && !sh.history.is_empty(), "{kept}");
+        assert!(sh.vars.len() <= 32);
+        // The numbering runs on past the lines dropped.
+        let last = sh.run("history 1").stdout;
+        assert_eq!(last.trim_start().split(' ').next(), Some("601"), "{last}");
     }
 
     #[test]
