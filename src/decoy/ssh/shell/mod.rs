@@ -24,6 +24,7 @@ mod net;
 mod pattern;
 mod sshd;
 mod stat;
+mod wget;
 
 pub use sshd::Sshd;
 
@@ -676,6 +677,13 @@ impl Shell {
             "export" | "unset" => self.export(name, &args, out),
             "history" => self.history(&args, out),
             "groups" => self.groups(&args, out),
+            "wget" => {
+                let (stdout, stderr, status) =
+                    wget::wget(&args, &self.host.hostname, SystemTime::now());
+                out.stdout.push_str(&stdout);
+                out.stderr.push_str(&stderr);
+                out.status = status;
+            }
             "mkdir" => self.mkdir(&args, out),
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
@@ -1399,6 +1407,7 @@ const PROGRAMS: &[Program] = &[
     program("uptime", 14_648, 1_671_429_998),
     program("w", 22_840, 1_671_429_998),
     program("wc", 52_280, 1_663_687_647),
+    program("wget", 470_384, 1_741_008_752),
     program("who", 60_432, 1_663_687_647),
     Program {
         name: "which",
