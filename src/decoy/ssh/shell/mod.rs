@@ -106,6 +106,9 @@ impl Host {
             distro.os_release.to_string(),
         );
         files.insert("/etc/issue".to_string(), distro.issue.to_string());
+        // base-files' remote login banner: the same name, without getty's escapes.
+        let issue_net = distro.issue.split(" \\n").next().unwrap_or_default();
+        files.insert("/etc/issue.net".to_string(), format!("{issue_net}\n"));
         files.insert(
             "/etc/debian_version".to_string(),
             distro.debian_version.to_string(),
@@ -2811,6 +2814,18 @@ mod tests {
         // The numbering runs on past the lines dropped.
         let last = sh.run("history 1").stdout;
         assert_eq!(last.trim_start().split(' ').next(), Some("601"), "{last}");
+    }
+
+    #[test]
+    fn issue_net_names_the_release_as_base_files_does() {
+        assert_eq!(
+            run(&host(Profile::Openssh92Debian), false, "cat /etc/issue.net").stdout,
+            "Debian GNU/Linux 12\n"
+        );
+        assert_eq!(
+            run(&host(Profile::Openssh96Ubuntu), false, "cat /etc/issue.net").stdout,
+            "Ubuntu 24.04.1 LTS\n"
+        );
     }
 
     #[test]

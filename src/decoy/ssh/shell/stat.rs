@@ -148,7 +148,7 @@ impl Host {
                         st.mode = "rw-------";
                     }
                 }
-                "/usr/lib/os-release" | "/etc/issue" | "/etc/debian_version" => {
+                "/usr/lib/os-release" | "/etc/issue" | "/etc/issue.net" | "/etc/debian_version" => {
                     st.mtime = self.distro.released;
                 }
                 p if p.starts_with("/etc/skel/") => st.mtime = self.distro.released,
