@@ -1659,6 +1659,51 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
     assert_eq!(session[0], "ESTAB", "{out}");
     assert_eq!(session[3], format!("{address}:{port}"), "{out}");
     assert!(session[4].starts_with("127.0.0.1:"), "{out}");
+    // The SSH_CONNECTION sshd would set names the same two ends.
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some("echo $SSH_CONNECTION; echo $PATH"),
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let ends: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(ends[0], "127.0.0.1", "{out}");
+    assert_eq!(ends[2..], [address, port.as_str()], "{out}");
+    assert_eq!(
+        lines[1],
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games:/usr/local/games:/snap/bin"
+    );
+
+    // What an intruder writes reads back within the session, and only there.
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some(
+            "mkdir -p .ssh && echo 'ssh-ed25519 AAAA intruder' >> .ssh/authorized_keys && chmod -R go= .ssh; cat ~/.ssh/authorized_keys; echo x > /etc/x",
+        ),
+    );
+    assert_eq!(stderr(&o), "bash: line 1: /etc/x: Permission denied\n");
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "ssh-ed25519 AAAA intruder\n"
+    );
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some("cat .ssh/authorized_keys"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a new session starts from the install"
+    );
 }
 
 #[test]

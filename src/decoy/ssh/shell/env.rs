@@ -61,7 +61,10 @@ impl Shell {
         }
         env.push(("HOME".into(), u.home()));
         env.push(("LANG".into(), "C.UTF-8".into()));
-        if let (Some(peer), Some(local)) = (self.peer, self.local) {
+        if let Some(peer) = self.peer {
+            // The host's own address, as `ip` and `ss` show it (not the loopback a local
+            // session really reached).
+            let local = self.net().address;
             let port = self.host.ssh_port;
             env.push((
                 "SSH_CONNECTION".into(),
