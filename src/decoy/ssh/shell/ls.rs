@@ -183,7 +183,7 @@ impl Shell {
             })
             .collect();
         if self.to_tty && !o.one {
-            out.stdout.push_str(&columns_of(&items, 80));
+            out.stdout.push_str(&columns_of(&items, 80, !o.color));
         } else {
             for (shown, _) in &items {
                 let _ = writeln!(out.stdout, "{shown}");

@@ -2187,46 +2187,58 @@ pub fn floor_char_boundary(s: &str, max: usize) -> usize {
     end
 }
 
-/// `ls` output on a terminal: names down the columns, as GNU ls lays them out.
 /// Names in columns as `ls` lays them out on a terminal `width` wide: (text as written,
-/// width on screen) pairs, down the columns first.
-fn columns_of(items: &[(String, usize)], width: usize) -> String {
+/// width on screen) pairs, down the columns first. As coreutils does, each column count is
+/// tried from the most that could fit down, with as many rows as that count needs, and the
+/// first whose line (every column but the last followed by two spaces, at least three
+/// wide) is shorter than the terminal is taken.
+fn columns_of(items: &[(String, usize)], width: usize, tabs: bool) -> String {
     if items.is_empty() {
         return String::new();
     }
-    let mut rows = 1;
-    let widths = loop {
-        let cols = items.len().div_ceil(rows);
-        let widths: Vec<usize> = (0..cols)
-            .map(|c| {
-                items[c * rows..((c + 1) * rows).min(items.len())]
-                    .iter()
-                    .map(|(_, w)| *w)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let total: usize = widths.iter().sum::<usize>() + 2 * (cols - 1);
-        // coreutils takes a layout only if it leaves the last column free.
-        if total < width || rows >= items.len() {
-            break widths;
-        }
-        rows += 1;
-    };
+    let n = items.len();
+    let most = n.min(width / 3).max(1);
+    let (rows, widths) = (1..=most)
+        .rev()
+        .find_map(|cols| {
+            let rows = n.div_ceil(cols);
+            let mut widths = vec![0; n.div_ceil(rows)];
+            for (i, (_, w)) in items.iter().enumerate() {
+                widths[i / rows] = widths[i / rows].max(*w);
+            }
+            let line: usize = widths
+                .iter()
+                .enumerate()
+                .map(|(c, w)| (w + if c + 1 == cols { 0 } else { 2 }).max(3))
+                .sum();
+            (line < width || cols == 1).then_some((rows, widths))
+        })
+        .unwrap_or_else(|| unreachable!("one column always fits"));
     let mut out = String::new();
     for r in 0..rows {
-        let mut line = String::new();
-        let mut pad = 0;
+        let mut pos = 0;
         for (c, w) in widths.iter().enumerate() {
-            if let Some((text, shown)) = items.get(c * rows + r) {
-                if c > 0 {
-                    line.extend(std::iter::repeat_n(' ', pad + 2));
-                }
-                line.push_str(text);
-                pad = w - shown;
+            let Some((text, shown)) = items.get(c * rows + r) else {
+                break;
+            };
+            out.push_str(text);
+            if items.get((c + 1) * rows + r).is_none() {
+                break;
             }
+            // To the next column: with tabs of 8 where they reach, as coreutils pads when
+            // it does not colour (colours and tabs do not mix), else with spaces.
+            let (mut from, to) = (pos + shown, pos + (w + 2).max(3));
+            while from < to {
+                if tabs && to / 8 > (from + 1) / 8 {
+                    out.push('\t');
+                    from += 8 - from % 8;
+                } else {
+                    out.push(' ');
+                    from += 1;
+                }
+            }
+            pos = to;
         }
-        out.push_str(&line);
         out.push('\n');
     }
     out
@@ -2521,6 +2533,35 @@ mod tests {
         assert!(sh.run("grep ^root /etc/passwd").stdout.starts_with("root:"));
     }
 
+    /// An exec request's shell of root on `h`.
+    fn root_shell(h: &Arc<Host>) -> Shell {
+        let root = User {
+            name: "root".into(),
+            uid: 0,
+        };
+        Shell::new(h.clone(), root, false)
+    }
+
+    /// Runs `line` in the session `sh` (whose writes stay for the lines after) from `/`, and
+    /// in the real bash from `dir` in `locale`, as a `bash -c` of its own (errors name line
+    /// 1), and asserts both print the same and end with the same status.
+    fn assert_session_as_real_bash(
+        sh: &mut Shell,
+        dir: &std::path::Path,
+        line: &str,
+        locale: &str,
+    ) {
+        sh.run("cd /");
+        sh.line = 0;
+        let fake = sh.run(line);
+        let (stdout, stderr, status) = real_bash_in(dir, line, locale);
+        assert_eq!(
+            (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+            (stdout.as_str(), stderr.as_str(), status),
+            "{line}"
+        );
+    }
+
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
     fn real_bash(dir: &std::path::Path, line: &str) -> (String, String, u32) {
         real_bash_in(dir, line, "C")
@@ -2603,16 +2644,7 @@ mod tests {
         // (`mkdir .ssh && echo KEY >> .ssh/authorized_keys`, a dropper in /tmp).
         let h = host(Profile::Openssh92Debian);
         let dir = on_disk(&h);
-        let mut sh = Shell::new(
-            h.clone(),
-            User {
-                name: "root".into(),
-                uid: 0,
-            },
-            false,
-        );
-        sh.run("cd /");
-        sh.line = 0;
+        let mut sh = root_shell(&h);
         for line in [
             "echo hello > tmp/a; cat tmp/a",
             "echo one > tmp/b; echo two >> tmp/b; cat tmp/b; wc -l tmp/b",
@@ -2655,16 +2687,7 @@ mod tests {
             "cd tmp && mkdir .ssh && echo ssh-ed25519 KEY >> .ssh/authorized_keys && chmod -R go= .ssh && cat .ssh/authorized_keys",
             "ls -a tmp tmp/.ssh",
         ] {
-            let fake = sh.run(line);
-            let (stdout, stderr, status) = real_bash_in(dir.path(), line, "C.UTF-8");
-            assert_eq!(
-                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
-                (stdout.as_str(), stderr.as_str(), status),
-                "{line}"
-            );
-            sh.run("cd /");
-            // Each line is a `bash -c` of its own: errors name line 1.
-            sh.line = 0;
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
@@ -2753,14 +2776,7 @@ mod tests {
         // the fake host's (nothing is executed), with dash's or bash's wording.
         let h = host(Profile::Openssh92Debian);
         let dir = on_disk(&h);
-        let mut sh = Shell::new(
-            h.clone(),
-            User {
-                name: "root".into(),
-                uid: 0,
-            },
-            false,
-        );
+        let mut sh = root_shell(&h);
         for line in [
             "echo 'foo; echo hi' | sh",
             "sh -c foo; echo $?",
@@ -2775,16 +2791,7 @@ mod tests {
             "echo 'echo $(echo nested)' | bash",
             "ls -l bin/sh | wc -l",
         ] {
-            sh.line = 0;
-            sh.run("cd /");
-            sh.line = 0;
-            let fake = sh.run(line);
-            let (stdout, stderr, status) = real_bash(dir.path(), line);
-            assert_eq!(
-                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
-                (stdout.as_str(), stderr.as_str(), status),
-                "{line}"
-            );
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C");
         }
         // Scripts nest no deeper than substitutions do, and are read only so far.
         // A script that runs itself stops where substitutions stop.
@@ -3163,6 +3170,43 @@ mod tests {
         assert_eq!(o.status, 3);
         // Paths never leave the fake root.
         assert_eq!(normalize("/home/deploy", "../../../../etc"), "/etc");
+    }
+
+    #[test]
+    fn columns_are_laid_out_as_the_real_ls_lays_them_out() {
+        // Random folders of names, listed by the real `ls -C` 80 columns wide and by the
+        // fake layout: the same text.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for round in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let n = rng.random_range(1..90);
+            let mut names = BTreeSet::new();
+            while names.len() < n {
+                let len = rng.random_range(1..if round % 3 == 0 { 40 } else { 14 });
+                let name: String = (0..len)
+                    .map(|_| {
+                        char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])
+                    })
+                    .collect();
+                names.insert(name);
+            }
+            for name in &names {
+                std::fs::write(dir.path().join(name), "").unwrap();
+            }
+            let real = std::process::Command::new("ls")
+                .args(["-C", "-w", "80"])
+                .current_dir(dir.path())
+                .env("LC_ALL", "C")
+                .output()
+                .unwrap();
+            let items: Vec<(String, usize)> = names.iter().map(|n| (n.clone(), n.len())).collect();
+            assert_eq!(
+                columns_of(&items, 80, true),
+                String::from_utf8(real.stdout).unwrap(),
+                "{names:?}"
+            );
+        }
     }
 
     #[test]
