@@ -1977,6 +1977,9 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
         Dup(u8),
         In,
         Here,
+        /// A here-document's delimiter: its lines never reach a one-line shell, and the
+        /// word is no argument.
+        Delimiter,
     }
     let mut out = Vec::new();
     let mut redirects = Vec::new();
@@ -1992,6 +1995,7 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
             Some(Op::Dup(fd)) => redirects.push(Redirect::Dup { fd, to: word }),
             Some(Op::In) => redirects.push(Redirect::In(word)),
             Some(Op::Here) => redirects.push(Redirect::Here(word)),
+            Some(Op::Delimiter) => {}
         };
     let mut cur = String::new();
     let mut in_word = false;
@@ -2077,9 +2081,11 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
                         }
                     }
                     _ => match chars.next_if_eq(&'<') {
-                        // A here-document's lines never reach a one-line shell.
                         Some(_) if chars.next_if_eq(&'<').is_some() => Some(Op::Here),
-                        Some(_) => None,
+                        Some(_) => {
+                            chars.next_if_eq(&'-');
+                            Some(Op::Delimiter)
+                        }
                         None => Some(Op::In),
                     },
                 };
@@ -2689,6 +2695,8 @@ mod tests {
         ] {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
+        // A here-document's delimiter is no file to read.
+        assert_eq!(sh.run("cat <<EOF; cat <<-END").stderr, "");
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
         assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
