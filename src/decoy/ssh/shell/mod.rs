@@ -1277,10 +1277,21 @@ impl Shell {
             return;
         }
         let u = &self.user.name;
-        let mut rows: Vec<(&str, u32, &str, &str)> = vec![
-            ("root", 1, "Ss", "/sbin/init"),
-            ("root", 2, "S", "[kthreadd]"),
-            ("root", 3, "S", "[pool_workqueue_release]"),
+        let ubuntu = self.host.distro.family == super::profile::Family::Ubuntu;
+        let kthreads = if ubuntu {
+            super::distro::UBUNTU_KTHREADS
+        } else {
+            super::distro::DEBIAN_KTHREADS
+        };
+        let names: Vec<String> = kthreads.iter().map(|(_, _, n)| format!("[{n}]")).collect();
+        let mut rows: Vec<(&str, u32, &str, &str)> = vec![("root", 1, "Ss", "/sbin/init")];
+        rows.extend(
+            kthreads
+                .iter()
+                .zip(&names)
+                .map(|((pid, state, _), name)| ("root", *pid, *state, name.as_str())),
+        );
+        rows.extend([
             ("root", 325, "S<s", "/usr/lib/systemd/systemd-journald"),
             ("root", 371, "Ss", "/usr/lib/systemd/systemd-udevd"),
             ("systemd+", 598, "Ss", "/usr/lib/systemd/systemd-networkd"),
@@ -1305,11 +1316,12 @@ impl Shell {
                 "/sbin/agetty -o -p -- \\u --noclear - linux",
             ),
             ("root", base - 9, "Ss", "sshd: {u} [priv]"),
-        ];
+        ]);
         // Ubuntu resolves through systemd-resolved's stub (its /etc/resolv.conf says so).
-        if self.host.distro.family == super::profile::Family::Ubuntu {
+        if ubuntu {
+            let at = rows.iter().position(|r| r.1 > 611).unwrap_or(rows.len());
             rows.insert(
-                6,
+                at,
                 ("systemd+", 611, "Ss", "/usr/lib/systemd/systemd-resolved"),
             );
         }
@@ -1332,21 +1344,39 @@ impl Shell {
                 &boot
             };
             let tty = if stat.ends_with('+') { "tty1" } else { "?" };
+            // Kernel threads have no memory of their own.
+            let (mem, vsz, rss) = if cmd.starts_with('[') {
+                ("0.0", 0, 0)
+            } else {
+                ("0.1", 10000 + pid * 7, 5000 + pid % 900)
+            };
             let _ = writeln!(
                 out.stdout,
-                "{user:<8} {pid:>7}  0.0  0.1  {:>6} {:>5} {tty:<8} {stat:<4} {boot}   0:00 {cmd}",
-                10000 + pid * 7,
-                5000 + pid % 900
+                "{user:<8} {pid:>7}  0.0  {mem} {vsz:>6} {rss:>5} {tty:<8} {stat:<4} {boot}   0:00 {cmd}",
             );
         }
+        // The session's unprivileged sshd, on its terminal or none.
+        let channel = if self.interactive { "pts/0" } else { "notty" };
         let _ = writeln!(
             out.stdout,
-            "{u:<8} {:>7}  0.0  0.0   8652  5376 pts/0    Ss   {login}   0:00 -bash",
-            base
+            "{u:<8} {:>7}  0.0  0.0  17992  6912 ?        S    {login}   0:00 sshd: {u}@{channel}",
+            base - 1
         );
+        // A login shell on the terminal runs ps as its child; an exec request's `bash -c`
+        // replaces itself with ps, which then has no terminal.
+        let (tty, state) = if self.interactive {
+            let _ = writeln!(
+                out.stdout,
+                "{u:<8} {:>7}  0.0  0.0   8652  5376 pts/0    Ss   {login}   0:00 -bash",
+                base
+            );
+            ("pts/0", "R+")
+        } else {
+            ("?", "Rs")
+        };
         let _ = writeln!(
             out.stdout,
-            "{u:<8} {:>7}  0.0  0.0  11320  4608 pts/0    R+   {run}   0:00 ps {}",
+            "{u:<8} {:>7}  0.0  0.0  11320  4608 {tty:<8} {state:<4} {run}   0:00 ps {}",
             base + 17 + self.line,
             args.join(" ")
         );
@@ -3689,6 +3719,36 @@ mod tests {
         assert!(
             bash.contains(&format!(" {} ", ps_start(now, now))),
             "{bash}"
+        );
+        // The kernel's threads, as many as a small guest has, without memory of their own;
+        // the session's own sshd on its terminal (none for an exec request); pids ascending.
+        for (p, kthread, count) in [
+            (Profile::Openssh96Ubuntu, "[kworker/R-rcu_g]", 65),
+            (Profile::Openssh92Debian, "[rcu_gp]", 60),
+        ] {
+            let h = host(p);
+            let aux = run(&h, false, "ps aux").stdout;
+            assert!(aux.lines().count() >= count, "{aux}");
+            let line = aux.lines().find(|l| l.ends_with(kthread)).expect(kthread);
+            assert!(line.contains(" 0.0  0.0      0     0 ?  "), "{line}");
+            let init = aux.lines().nth(1).unwrap();
+            assert!(init.contains(" 0.0  0.1  10007  5001 ?  "), "{init}");
+            assert!(aux.contains(" sshd: deploy@notty\n"), "{aux}");
+            assert!(
+                !aux.contains("-bash") && aux.contains(" ?        Rs   "),
+                "{aux}"
+            );
+            let pids: Vec<u32> = aux
+                .lines()
+                .skip(1)
+                .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+                .collect();
+            assert!(pids.windows(2).all(|w| w[0] < w[1]), "{aux}");
+        }
+        assert!(
+            run(&h, true, "ps aux")
+                .stdout
+                .contains(" sshd: deploy@pts/0\n")
         );
     }
 
