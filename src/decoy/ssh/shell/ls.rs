@@ -95,7 +95,7 @@ impl Shell {
         let (mut entries, mut folders) = (Vec::new(), Vec::new());
         for t in &targets {
             let path = normalize(&self.cwd, &expand_home(t, &self.user));
-            let Some(st) = self.host.stat(&path) else {
+            let Some(st) = self.stat(&path) else {
                 let _ = writeln!(
                     out.stderr,
                     "ls: cannot access '{t}': No such file or directory"
@@ -107,8 +107,7 @@ impl Shell {
             // slash; one to a file always is.
             let as_entry = st.kind == '-'
                 || o.itself
-                || (st.kind == 'l'
-                    && ((o.long && !t.ends_with('/')) || !self.host.dirs.contains(&path)));
+                || (st.kind == 'l' && ((o.long && !t.ends_with('/')) || !self.is_dir(&path)));
             if as_entry {
                 entries.push((path, t.to_string()));
             } else {
@@ -127,7 +126,7 @@ impl Shell {
                 }
                 let _ = writeln!(out.stdout, "{t}:");
             }
-            let mut names = self.host.children(path);
+            let mut names = self.children(path);
             if o.all {
                 names.insert(0, "..".into());
                 names.insert(0, ".".into());
@@ -141,7 +140,7 @@ impl Shell {
             if o.long {
                 let total: u64 = listed
                     .iter()
-                    .filter_map(|(p, _)| self.host.stat(p))
+                    .filter_map(|(p, _)| self.stat(p))
                     .map(|s| s.blocks)
                     .sum();
                 if o.human {
@@ -170,11 +169,11 @@ impl Shell {
         let items: Vec<(String, usize)> = entries
             .iter()
             .filter_map(|(p, n)| {
-                let st = self.host.stat(p)?;
+                let st = self.stat(p)?;
                 let mut shown = self.paint(n, &st, p, o.color, reset_due);
                 let mut width = n.chars().count();
                 if o.classify
-                    && let Some(mark) = indicator(&st, self.host.dirs.contains(p))
+                    && let Some(mark) = indicator(&st, self.is_dir(p))
                 {
                     shown.push(mark);
                     width += 1;
@@ -205,7 +204,7 @@ impl Shell {
         let rows: Vec<(Stat, String, String)> = entries
             .iter()
             .filter_map(|(p, n)| {
-                let st = self.host.stat(p)?;
+                let st = self.stat(p)?;
                 let size = if o.human {
                     ls_human(st.size as usize)
                 } else {
@@ -214,7 +213,7 @@ impl Shell {
                 let mut name = self.paint(n, &st, p, o.color, reset_due);
                 if let Some(t) = &st.target {
                     let resolved = normalize(&super::parent(p), t);
-                    let target = self.host.stat(&resolved);
+                    let target = self.stat(&resolved);
                     let _ = write!(name, " -> ");
                     match &target {
                         Some(ts) => {
@@ -224,12 +223,12 @@ impl Shell {
                     }
                     if o.classify
                         && let Some(ts) = &target
-                        && let Some(mark) = indicator(ts, self.host.dirs.contains(&resolved))
+                        && let Some(mark) = indicator(ts, self.is_dir(&resolved))
                     {
                         name.push(mark);
                     }
                 } else if o.classify
-                    && let Some(mark) = indicator(&st, self.host.dirs.contains(p))
+                    && let Some(mark) = indicator(&st, self.is_dir(p))
                 {
                     name.push(mark);
                 }
@@ -270,7 +269,7 @@ impl Shell {
         reset_due: &mut bool,
     ) -> String {
         let Some(code) = color
-            .then(|| color_of(st, self.host.dirs.contains(path), name))
+            .then(|| color_of(st, self.is_dir(path), name))
             .flatten()
         else {
             return name.to_string();

@@ -145,6 +145,10 @@ impl Host {
         for dynamic in PROC_DYNAMIC {
             files.insert(dynamic.to_string(), String::new());
         }
+        // The rest of the kernel's files `ls /proc` shows (read as empty).
+        for name in PROC_FILES {
+            files.entry(format!("/proc/{name}")).or_default();
+        }
         for (path, content) in extra {
             files.insert(normalize("/", path), content.clone());
         }
@@ -159,6 +163,12 @@ impl Host {
         }
         dirs.insert("/usr/bin".into());
         dirs.extend(distro.dirs.iter().map(|d| d.to_string()));
+        // A folder per process of the host's own (`ps aux` lists the same), and the
+        // kernel's other folders.
+        for pid in system_pids(distro) {
+            dirs.insert(format!("/proc/{pid}"));
+        }
+        dirs.extend(PROC_DIRS.iter().map(|d| format!("/proc/{d}")));
         for p in files.keys() {
             let mut cur = parent(p);
             while cur != "/" {
@@ -403,6 +413,52 @@ impl Shell {
     /// The pid of the session's privileged sshd, as `ps` lists it.
     fn session_pid(&self) -> u32 {
         1400 + self.user.uid % 97 - 9
+    }
+
+    /// The session's processes as `ps` lists them, the `ps` itself aside: the privileged
+    /// sshd, the user's, and a login shell's bash.
+    fn session_pids(&self) -> Vec<u32> {
+        let base = self.session_pid();
+        let mut pids = vec![base, base + 8];
+        if self.interactive {
+            pids.push(base + 9);
+        }
+        pids
+    }
+
+    /// The session's own folder under /proc for `pid`, if it is one of its processes.
+    fn session_proc(&self, path: &str) -> Option<u32> {
+        let pid: u32 = path.strip_prefix("/proc/")?.parse().ok()?;
+        self.session_pids().contains(&pid).then_some(pid)
+    }
+
+    /// [`Host::stat`], with the session's processes in /proc.
+    fn stat(&self, path: &str) -> Option<stat::Stat> {
+        self.host.stat(path).or_else(|| {
+            let pid = self.session_proc(path)?;
+            let mut st = self.host.stat("/proc/1")?;
+            if pid != self.session_pid() {
+                st.owner.clone_from(&self.user.name);
+                st.group.clone_from(&self.user.name);
+            }
+            st.mtime = unix_secs(self.started);
+            Some(st)
+        })
+    }
+
+    /// Whether `path` is a folder, the session's processes' in /proc included.
+    fn is_dir(&self, path: &str) -> bool {
+        self.host.dirs.contains(path) || self.session_proc(path).is_some()
+    }
+
+    /// [`Host::children`], with the session's processes in /proc.
+    fn children(&self, dir: &str) -> Vec<String> {
+        let mut names = self.host.children(dir);
+        if dir == "/proc" {
+            names.extend(self.session_pids().iter().map(u32::to_string));
+            names.sort();
+        }
+        names
     }
 
     /// The prompt bash shows with the distribution's stock `.bashrc`; `color` when the
@@ -1277,54 +1333,20 @@ impl Shell {
             return;
         }
         let u = &self.user.name;
-        let ubuntu = self.host.distro.family == super::profile::Family::Ubuntu;
-        let kthreads = if ubuntu {
-            super::distro::UBUNTU_KTHREADS
-        } else {
-            super::distro::DEBIAN_KTHREADS
-        };
-        let names: Vec<String> = kthreads.iter().map(|(_, _, n)| format!("[{n}]")).collect();
+        let d = self.host.distro;
+        let names: Vec<String> = kthreads(d)
+            .iter()
+            .map(|(_, _, n)| format!("[{n}]"))
+            .collect();
         let mut rows: Vec<(&str, u32, &str, &str)> = vec![("root", 1, "Ss", "/sbin/init")];
         rows.extend(
-            kthreads
+            kthreads(d)
                 .iter()
                 .zip(&names)
                 .map(|((pid, state, _), name)| ("root", *pid, *state, name.as_str())),
         );
-        rows.extend([
-            ("root", 325, "S<s", "/usr/lib/systemd/systemd-journald"),
-            ("root", 371, "Ss", "/usr/lib/systemd/systemd-udevd"),
-            ("systemd+", 598, "Ss", "/usr/lib/systemd/systemd-networkd"),
-            ("root", 702, "Ss", "/usr/sbin/cron -f -P"),
-            (
-                "message+",
-                703,
-                "Ss",
-                "@dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only",
-            ),
-            ("root", 716, "Ssl", "/usr/lib/systemd/systemd-logind"),
-            (
-                "root",
-                889,
-                "Ss",
-                "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
-            ),
-            (
-                "root",
-                912,
-                "Ss+",
-                "/sbin/agetty -o -p -- \\u --noclear - linux",
-            ),
-            ("root", base - 9, "Ss", "sshd: {u} [priv]"),
-        ]);
-        // Ubuntu resolves through systemd-resolved's stub (its /etc/resolv.conf says so).
-        if ubuntu {
-            let at = rows.iter().position(|r| r.1 > 611).unwrap_or(rows.len());
-            rows.insert(
-                at,
-                ("systemd+", 611, "Ss", "/usr/lib/systemd/systemd-resolved"),
-            );
-        }
+        rows.extend(services(d).map(|&(user, pid, state, cmd)| (user, pid, state, cmd)));
+        rows.push(("root", base - 9, "Ss", "sshd: {u} [priv]"));
         let now = SystemTime::now();
         let (boot, login, run) = (
             ps_start(self.host.booted(), now),
@@ -1503,6 +1525,123 @@ const PROC_DYNAMIC: &[&str] = &[
     "/proc/net/arp",
     "/proc/uptime",
 ];
+
+/// Files at the top of `/proc` besides those with content.
+const PROC_FILES: &[&str] = &[
+    "buddyinfo",
+    "cgroups",
+    "cmdline",
+    "consoles",
+    "crypto",
+    "devices",
+    "diskstats",
+    "dma",
+    "execdomains",
+    "fb",
+    "filesystems",
+    "interrupts",
+    "iomem",
+    "ioports",
+    "kallsyms",
+    "kcore",
+    "key-users",
+    "keys",
+    "kmsg",
+    "kpagecgroup",
+    "kpagecount",
+    "kpageflags",
+    "locks",
+    "mdstat",
+    "misc",
+    "modules",
+    "mtrr",
+    "pagetypeinfo",
+    "partitions",
+    "schedstat",
+    "slabinfo",
+    "softirqs",
+    "stat",
+    "swaps",
+    "sysrq-trigger",
+    "timer_list",
+    "vmallocinfo",
+    "vmstat",
+    "zoneinfo",
+];
+
+/// Folders at the top of `/proc` that are not processes.
+const PROC_DIRS: &[&str] = &[
+    "acpi",
+    "bus",
+    "driver",
+    "dynamic_debug",
+    "fs",
+    "irq",
+    "pressure",
+    "scsi",
+    "sys",
+    "sysvipc",
+    "tty",
+];
+
+/// The services `ps aux` lists, started at boot: (user, pid, state, command).
+const SERVICES: &[(&str, u32, &str, &str)] = &[
+    ("root", 325, "S<s", "/usr/lib/systemd/systemd-journald"),
+    ("root", 371, "Ss", "/usr/lib/systemd/systemd-udevd"),
+    ("systemd+", 598, "Ss", "/usr/lib/systemd/systemd-networkd"),
+    ("systemd+", 611, "Ss", "/usr/lib/systemd/systemd-resolved"),
+    ("root", 702, "Ss", "/usr/sbin/cron -f -P"),
+    (
+        "message+",
+        703,
+        "Ss",
+        "@dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only",
+    ),
+    ("root", 716, "Ssl", "/usr/lib/systemd/systemd-logind"),
+    (
+        "root",
+        889,
+        "Ss",
+        "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+    ),
+    (
+        "root",
+        912,
+        "Ss+",
+        "/sbin/agetty -o -p -- \\u --noclear - linux",
+    ),
+];
+
+/// The services of `distro`: Ubuntu alone resolves through systemd-resolved's stub (its
+/// /etc/resolv.conf says so).
+fn services(
+    distro: &Distro,
+) -> impl Iterator<Item = &'static (&'static str, u32, &'static str, &'static str)> {
+    let ubuntu = distro.family == super::profile::Family::Ubuntu;
+    SERVICES.iter().filter(move |s| ubuntu || s.1 != 611)
+}
+
+/// The kernel's threads of `distro`'s kernel: (pid, state, name).
+fn kthreads(distro: &Distro) -> &'static [(u32, &'static str, &'static str)] {
+    if distro.family == super::profile::Family::Ubuntu {
+        super::distro::UBUNTU_KTHREADS
+    } else {
+        super::distro::DEBIAN_KTHREADS
+    }
+}
+
+/// Every process the host runs whatever session looks: init, the kernel's threads, the
+/// services.
+fn system_pids(distro: &Distro) -> Vec<u32> {
+    let mut pids = vec![1];
+    pids.extend(kthreads(distro).iter().map(|k| k.0));
+    pids.extend(services(distro).map(|s| s.1));
+    pids
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 /// How many `$(...)` may nest inside each other before the rest is left as typed.
 const MAX_SUBSTITUTION_DEPTH: u8 = 4;
@@ -3750,6 +3889,50 @@ mod tests {
                 .stdout
                 .contains(" sshd: deploy@pts/0\n")
         );
+        // /proc holds a folder for every process ps lists (ps itself aside), and no other.
+        for interactive in [false, true] {
+            let mut sh = Shell::new(h.clone(), h.users[0].clone(), interactive);
+            let listed: BTreeSet<u32> = sh
+                .run("ls -1 /proc | cat")
+                .stdout
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect();
+            let aux = sh.run("ps aux").stdout;
+            let pids: BTreeSet<u32> = aux
+                .lines()
+                .skip(1)
+                .filter(|l| !l.ends_with(" ps aux"))
+                .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(listed, pids, "interactive: {interactive}");
+        }
+        let o = run(
+            &h,
+            false,
+            "ls -ld /proc/1 /proc/598 /proc/1421 /proc/1429; ls /proc | grep -c -x meminfo",
+        );
+        let owners: Vec<&str> = o
+            .stdout
+            .lines()
+            .take(4)
+            .map(|l| l.split_whitespace().nth(2).unwrap())
+            .collect();
+        // Sorted as ls sorts names: 1, 1421, 1429, 598.
+        assert_eq!(
+            owners,
+            ["root", "root", "deploy", "systemd-network"],
+            "{}",
+            o.stdout
+        );
+        let first: Vec<&str> = o.stdout.split_whitespace().take(5).collect();
+        assert_eq!(
+            first,
+            ["dr-xr-xr-x", "9", "root", "root", "0"],
+            "{}",
+            o.stdout
+        );
+        assert!(o.stdout.ends_with("\n1\n"), "{}", o.stdout);
     }
 
     #[test]

@@ -194,6 +194,23 @@ impl Host {
                 (st.size, st.blocks, st.mtime) = (0, 0, boot);
                 st.links = if path == "/proc" { 137 } else { 13 };
             }
+            // A process's folder belongs to its user; the kernel's are read-only.
+            p if p.starts_with("/proc/") => {
+                st.mode = "r-xr-xr-x";
+                (st.size, st.blocks, st.mtime) = (0, 0, boot);
+                st.links = if p[6..].bytes().all(|b| b.is_ascii_digit()) {
+                    9
+                } else {
+                    2
+                };
+                let owner = match &p[6..] {
+                    "598" => "systemd-network",
+                    "611" => "systemd-resolve",
+                    "703" => "messagebus",
+                    _ => "root",
+                };
+                (st.owner, st.group) = (owner.into(), owner.into());
+            }
             "/dev" => {
                 (st.size, st.blocks, st.mtime, st.links) = (3_260, 0, boot, 18);
             }
