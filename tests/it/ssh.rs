@@ -1509,13 +1509,16 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\n"
     ));
     let d = sensor.start();
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some("which ls; uptime; free; free; ps aux; nproc; grep -c name /proc/cpuinfo"),
-    );
+    let exec = |cmd: &str| {
+        sshpass(
+            d.addr("ssh"),
+            "deploy",
+            "Zq-Summer-2024",
+            &["-o", "PubkeyAuthentication=no"],
+            Some(cmd),
+        )
+    };
+    let o = exec("which ls; uptime; free; free; ps aux; nproc; grep -c name /proc/cpuinfo");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
@@ -1609,14 +1612,8 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
         .split_whitespace()
         .skip(1)
         .collect();
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some(
-            "cat /etc/ssh/ssh_host_ed25519_key.pub; grep ^Port /etc/ssh/sshd_config; hostname; cat /etc/ssh/ssh_host_ed25519_key",
-        ),
+    let o = exec(
+        "cat /etc/ssh/ssh_host_ed25519_key.pub; grep ^Port /etc/ssh/sshd_config; hostname; cat /etc/ssh/ssh_host_ed25519_key",
     );
     let out = String::from_utf8(o.stdout.clone()).unwrap();
     let lines: Vec<&str> = out.lines().collect();
@@ -1631,13 +1628,8 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
     );
 
     // One address everywhere the host shows its network.
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some("hostname -I; ip -br a show ens3; ip r | grep ^default; date +%s; ss -tn | tail -1"),
-    );
+    let o =
+        exec("hostname -I; ip -br a show ens3; ip r | grep ^default; date +%s; ss -tn | tail -1");
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
@@ -1660,13 +1652,7 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
     assert_eq!(session[3], format!("{address}:{port}"), "{out}");
     assert!(session[4].starts_with("127.0.0.1:"), "{out}");
     // The SSH_CONNECTION sshd would set names the same two ends.
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some("echo $SSH_CONNECTION; echo $PATH"),
-    );
+    let o = exec("echo $SSH_CONNECTION; echo $PATH");
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     let ends: Vec<&str> = lines[0].split(' ').collect();
@@ -1678,27 +1664,15 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
     );
 
     // What an intruder writes reads back within the session, and only there.
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some(
-            "mkdir -p .ssh && echo 'ssh-ed25519 AAAA intruder' >> .ssh/authorized_keys && chmod -R go= .ssh; cat ~/.ssh/authorized_keys; echo x > /etc/x",
-        ),
+    let o = exec(
+        "mkdir -p .ssh && echo 'ssh-ed25519 AAAA intruder' >> .ssh/authorized_keys && chmod -R go= .ssh; cat ~/.ssh/authorized_keys; echo x > /etc/x",
     );
     assert_eq!(stderr(&o), "bash: line 1: /etc/x: Permission denied\n");
     assert_eq!(
         String::from_utf8(o.stdout).unwrap(),
         "ssh-ed25519 AAAA intruder\n"
     );
-    let o = sshpass(
-        d.addr("ssh"),
-        "deploy",
-        "Zq-Summer-2024",
-        &["-o", "PubkeyAuthentication=no"],
-        Some("cat .ssh/authorized_keys"),
-    );
+    let o = exec("cat .ssh/authorized_keys");
     assert_eq!(
         o.status.code(),
         Some(1),
