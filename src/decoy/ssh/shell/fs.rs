@@ -342,10 +342,7 @@ impl Shell {
             }
         }
         if names.is_empty() {
-            out.stderr
-                .push_str("mkdir: missing operand\nTry 'mkdir --help' for more information.\n");
-            out.status = 1;
-            return;
+            return missing_operand("mkdir", "missing operand", out);
         }
         for name in names {
             let path = self.path_of(name);
@@ -403,11 +400,7 @@ impl Shell {
             }
         }
         if names.is_empty() {
-            out.stderr.push_str(
-                "touch: missing file operand\nTry 'touch --help' for more information.\n",
-            );
-            out.status = 1;
-            return;
+            return missing_operand("touch", "missing file operand", out);
         }
         for name in names {
             let path = self.path_of(name);
@@ -451,9 +444,7 @@ impl Shell {
         }
         if names.is_empty() {
             if !force {
-                out.stderr
-                    .push_str("rm: missing operand\nTry 'rm --help' for more information.\n");
-                out.status = 1;
+                missing_operand("rm", "missing operand", out);
             }
             return;
         }
@@ -525,12 +516,7 @@ impl Shell {
                 Some(spec) => format!("missing operand after \u{2018}{spec}\u{2019}"),
                 None => "missing operand".into(),
             };
-            let _ = writeln!(
-                out.stderr,
-                "{tool}: {what}\nTry '{tool} --help' for more information."
-            );
-            out.status = 1;
-            return;
+            return missing_operand(tool, &what, out);
         };
         for f in files {
             let path = self.path_of(f);
@@ -585,6 +571,15 @@ impl Shell {
             out.status = 1;
         }
     }
+}
+
+/// coreutils' answer to a command line that names nothing to work on.
+fn missing_operand(tool: &str, what: &str, out: &mut Output) {
+    let _ = writeln!(
+        out.stderr,
+        "{tool}: {what}\nTry '{tool} --help' for more information."
+    );
+    out.status = 1;
 }
 
 /// What removing `path` removes, in the order `rm -rv` lists it: (path, is a folder).
