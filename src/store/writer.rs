@@ -336,7 +336,7 @@ impl Writer {
 
     fn commit(&mut self, pending: &mut Vec<Pending>) {
         let touches: u64 = pending.iter().map(|p| p.count).sum();
-        let groups = fold(pending.drain(..));
+        let groups = fold(pending.drain(..), fold_hash);
         let before = self.state;
         let mut state = self.state;
         let mut batch = sled::Batch::default();
@@ -566,27 +566,42 @@ impl Writer {
     }
 }
 
+/// The hash of what makes touches identical for [`fold`].
+fn fold_hash(t: &Touch) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.decoy.hash(&mut h);
+    t.source.ip().hash(&mut h);
+    t.local.hash(&mut h);
+    t.event.hash(&mut h);
+    h.finish()
+}
+
 /// Groups identical touches (same decoy, source address, local address and event) in order
 /// of first appearance. Only the source port and time may differ within a group.
-fn fold(pending: impl Iterator<Item = Pending>) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+fn fold(
+    pending: impl ExactSizeIterator<Item = Pending>,
+    hash: impl Fn(&Touch) -> u64,
+) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::with_capacity(pending.len());
+    // The groups of one hash as a chain (the first in `first`, each one's successor in
+    // `next`): hashes rarely collide, and a list per hash cost an allocation per record.
+    let mut first: HashMap<u64, usize> = HashMap::with_capacity(pending.len());
+    let mut next: Vec<Option<usize>> = Vec::with_capacity(pending.len());
     for p in pending {
-        let mut h = DefaultHasher::new();
-        p.touch.decoy.hash(&mut h);
-        p.touch.source.ip().hash(&mut h);
-        p.touch.local.hash(&mut h);
-        p.touch.event.hash(&mut h);
-        let h = h.finish();
-        let same = by_hash.get(&h).and_then(|ix| {
-            ix.iter().copied().find(|&i| {
-                let t = &groups[i].touch;
-                t.decoy == p.touch.decoy
-                    && t.source.ip() == p.touch.source.ip()
-                    && t.local == p.touch.local
-                    && t.event == p.touch.event
-            })
-        });
+        let h = hash(&p.touch);
+        let (mut at, mut tail, mut same) = (first.get(&h).copied(), None, None);
+        while let Some(i) = at {
+            let t = &groups[i].touch;
+            if t.decoy == p.touch.decoy
+                && t.source.ip() == p.touch.source.ip()
+                && t.local == p.touch.local
+                && t.event == p.touch.event
+            {
+                same = Some(i);
+                break;
+            }
+            (tail, at) = (Some(i), next[i]);
+        }
         match same {
             Some(i) => {
                 let g = &mut groups[i];
@@ -595,7 +610,13 @@ fn fold(pending: impl Iterator<Item = Pending>) -> Vec<Group> {
                 g.waiters.push((p.ack, p.enqueued));
             }
             None => {
-                by_hash.entry(h).or_default().push(groups.len());
+                match tail {
+                    Some(t) => next[t] = Some(groups.len()),
+                    None => {
+                        first.insert(h, groups.len());
+                    }
+                }
+                next.push(None);
                 groups.push(Group {
                     touch: p.touch,
                     count: p.count,
@@ -606,4 +627,81 @@ fn fold(pending: impl Iterator<Item = Pending>) -> Vec<Group> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::touch::{Connection, ConnectionEnd, Event};
+
+    fn pending(decoy: &str, source: &str, bytes: u64) -> Pending {
+        Pending {
+            touch: Touch {
+                at: Timestamp::now(),
+                sensor: Arc::from("s1"),
+                decoy: Arc::from(decoy),
+                source: source.parse().unwrap(),
+                local: "127.0.0.1:8080".parse().unwrap(),
+                event: Event::Connection(Connection {
+                    ended: ConnectionEnd::Closed,
+                    duration_ms: 1,
+                    bytes,
+                    preview: String::new(),
+                }),
+            },
+            count: 1,
+            ack: oneshot::channel().0,
+            enqueued: Instant::now(),
+        }
+    }
+
+    /// (decoy, bytes, count, waiters) of each group, in order.
+    fn shape(groups: &[Group]) -> Vec<(String, u64, u64, usize)> {
+        let bytes = |t: &Touch| match &t.event {
+            Event::Connection(c) => c.bytes,
+            _ => unreachable!(),
+        };
+        groups
+            .iter()
+            .map(|g| {
+                (
+                    g.touch.decoy.to_string(),
+                    bytes(&g.touch),
+                    g.count,
+                    g.waiters.len(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn touches_fold_by_content_even_when_every_hash_collides() {
+        let batch = || {
+            vec![
+                pending("a", "10.0.0.1:1000", 1),
+                pending("b", "10.0.0.1:1001", 1),
+                pending("a", "10.0.0.1:1002", 1),
+                pending("a", "10.0.0.2:1003", 1),
+                pending("a", "10.0.0.1:1004", 2),
+                pending("b", "10.0.0.1:1005", 1),
+                pending("a", "10.0.0.1:1006", 2),
+            ]
+        };
+        let want = vec![
+            ("a".to_string(), 1, 2, 2),
+            ("b".to_string(), 1, 2, 2),
+            ("a".to_string(), 1, 1, 1),
+            ("a".to_string(), 2, 2, 2),
+        ];
+        assert_eq!(shape(&fold(batch().into_iter(), fold_hash)), want);
+        // One hash for all: the chain of colliding groups is searched by content.
+        assert_eq!(shape(&fold(batch().into_iter(), |_| 7)), want);
+        // Two hashes, interleaved.
+        assert_eq!(
+            shape(&fold(batch().into_iter(), |t| u64::from(&*t.decoy == "a"))),
+            want
+        );
+    }
 }

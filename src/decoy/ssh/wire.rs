@@ -45,7 +45,8 @@ struct First {
     bytes: Vec<u8>,
     done: bool,
     ident: Option<Ident>,
-    kex: Option<KexLists>,
+    /// The HASSH of the client's KEXINIT, computed once when it is parsed.
+    hassh: Option<String>,
     /// The first bytes, kept for the record when they were not SSH.
     garbage: String,
 }
@@ -59,7 +60,7 @@ impl Tap {
                 Some(Ident::Ssh2(v)) => Some(v.clone()),
                 _ => None,
             },
-            hassh: f.kex.as_ref().map(KexLists::hassh),
+            hassh: f.hassh.clone(),
         }
     }
 
@@ -153,7 +154,7 @@ impl Tap {
             packet.len() >= 4 + len || len > kexinit::MAX_KEXINIT
         };
         if complete || f.bytes.len() >= MAX_CAPTURE {
-            f.kex = kexinit::kexinit(packet);
+            f.hassh = kexinit::kexinit(packet).as_ref().map(KexLists::hassh);
             f.done = true;
             f.bytes = Vec::new();
         }
