@@ -289,7 +289,9 @@ impl Shell {
             .take_while(|a| a.starts_with('-'))
             .collect();
         let rest = &args[options.len()..];
-        let script = if options.iter().any(|o| o.contains('c')) {
+        let reads_command = options.iter().any(|o| o.contains('c'));
+        let file = rest.first().copied().filter(|_| !reads_command);
+        let script = if reads_command {
             match rest.first() {
                 Some(cmd) => cmd.to_string(),
                 None => {
@@ -328,6 +330,7 @@ impl Shell {
         sub.dash = dash;
         sub.line = 0;
         sub.last_status = 0;
+        sub.script = file.map(str::to_string);
         for line in script.lines().take(MAX_SCRIPT_LINES) {
             let o = sub.run(line);
             out.stdout.push_str(&o.stdout);

@@ -8,7 +8,7 @@
 //! folders for temporary files.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::stat::Stat;
@@ -31,6 +31,8 @@ pub(super) struct Written {
     dir: bool,
     /// The install's file, written over: its owner and mode stay.
     kept: bool,
+    /// The permission bits `chmod` gave it; `None`: as made, or as installed.
+    mode: Option<u16>,
 }
 
 /// Where one of a command's outputs goes.
@@ -86,6 +88,9 @@ impl Host {
         if w.kept {
             let mut st = self.stat_of_install(path)?;
             st.mtime = w.mtime;
+            if let Some(m) = w.mode {
+                st.mode = mode_str(m);
+            }
             return Some(st);
         }
         let mut st = Stat {
@@ -110,9 +115,109 @@ impl Host {
                 .filter(|d| d.strip_prefix(&prefix).is_some_and(|r| !r.contains('/')))
                 .count();
         }
+        if let Some(m) = w.mode {
+            st.mode = mode_str(m);
+        }
         st.blocks = st.size.div_ceil(4096) * 4;
         Some(st)
     }
+}
+
+/// How `ls` writes permission bits (the low nine; set-id and sticky bits are not kept).
+pub(super) fn mode_str(bits: u16) -> &'static str {
+    static ALL: LazyLock<Vec<String>> = LazyLock::new(|| {
+        (0..512u16)
+            .map(|m| {
+                (0..9)
+                    .map(|i| {
+                        if m & (0o400 >> i) != 0 {
+                            char::from(b"rwxrwxrwx"[i])
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    &ALL[usize::from(bits & 0o777)]
+}
+
+/// The permission bits of a mode as `ls` writes it (`s` and `t` carry an execute bit).
+pub(super) fn mode_bits(shown: &str) -> u16 {
+    shown
+        .bytes()
+        .take(9)
+        .enumerate()
+        .filter(|(_, c)| !matches!(c, b'-' | b'S' | b'T'))
+        .fold(0, |m, (i, _)| m | (0o400 >> i))
+}
+
+/// Sessions' umask (Debian's and Ubuntu's default): symbolic modes without `ugoa` spare it.
+const UMASK: u16 = 0o022;
+
+/// The bits `chmod SPEC` gives an entry with bits `old`: octal, or GNU chmod's symbolic
+/// clauses (`u+x,go-w`, `a=r`, `+X`, `g=u`). `None` for a mode chmod calls invalid.
+pub(super) fn apply_mode(spec: &str, old: u16, dir: bool) -> Option<u16> {
+    if !spec.is_empty() && spec.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return u16::from_str_radix(spec, 8)
+            .ok()
+            .filter(|&m| m <= 0o7777)
+            .map(|m| m & 0o777);
+    }
+    let mut bits = old;
+    for clause in spec.split(',') {
+        let b = clause.as_bytes();
+        let mut i = 0;
+        let mut who = 0u16;
+        while let Some(c) = b.get(i) {
+            who |= match c {
+                b'u' => 0o700,
+                b'g' => 0o070,
+                b'o' => 0o007,
+                b'a' => 0o777,
+                _ => break,
+            };
+            i += 1;
+        }
+        let masked = who == 0;
+        if masked {
+            who = 0o777 & !UMASK;
+        }
+        if i == b.len() {
+            return None;
+        }
+        while let Some(&op) = b.get(i) {
+            if !matches!(op, b'+' | b'-' | b'=') {
+                return None;
+            }
+            i += 1;
+            let mut perm = 0u16;
+            while let Some(c) = b.get(i) {
+                perm |= match c {
+                    b'r' => 0o444,
+                    b'w' => 0o222,
+                    b'x' => 0o111,
+                    b'X' if dir || bits & 0o111 != 0 => 0o111,
+                    b'X' | b's' | b't' => 0,
+                    // Copies of another class's bits, to every class.
+                    b'u' => ((bits >> 6) & 7) * 0o111,
+                    b'g' => ((bits >> 3) & 7) * 0o111,
+                    b'o' => (bits & 7) * 0o111,
+                    _ => break,
+                };
+                i += 1;
+            }
+            let perm = perm & who;
+            bits = match op {
+                b'+' => bits | perm,
+                b'-' => bits & !perm,
+                // `=` clears the classes named (all of them when none is, umask or not).
+                _ => (bits & !(if masked { 0o777 } else { who })) | perm,
+            };
+        }
+    }
+    Some(bits)
 }
 
 impl Shell {
@@ -169,9 +274,9 @@ impl Shell {
     fn write(&mut self, path: &str, text: &str, append: bool) {
         let owner = self.user.name.clone();
         let host = Arc::make_mut(&mut self.host);
-        let kept = match host.written.get(path) {
-            Some(w) => w.kept,
-            None => host.files.contains_key(path),
+        let (kept, mode) = match host.written.get(path) {
+            Some(w) => (w.kept, w.mode),
+            None => (host.files.contains_key(path), None),
         };
         if !kept && !host.written.contains_key(path) && host.written.len() >= MAX_MADE {
             return;
@@ -191,6 +296,7 @@ impl Shell {
                 mtime: now(),
                 dir: false,
                 kept,
+                mode,
             },
         );
     }
@@ -209,6 +315,7 @@ impl Shell {
                 mtime: now(),
                 dir: true,
                 kept: false,
+                mode: None,
             },
         );
     }
@@ -502,8 +609,9 @@ impl Shell {
         }
     }
 
-    /// `chmod`, `chown`, `chgrp`: checked (the file exists, the user may change it), then
-    /// taken without effect on what `ls` shows.
+    /// `chmod`, `chown`, `chgrp`: checked (the file exists, the user may change it); a mode
+    /// `chmod` takes is kept (`-R` through folders) and shown by `ls` and obeyed by exec;
+    /// owners and groups are not kept.
     pub(super) fn change(&mut self, tool: &str, args: &[&str], out: &mut Output) {
         let operands: Vec<&str> = args
             .iter()
@@ -511,7 +619,10 @@ impl Shell {
             // `chmod -x f` takes `-x` as a mode, not an option.
             .filter(|a| !a.starts_with('-') || (tool == "chmod" && a.len() > 1 && !a.contains('R')))
             .collect();
-        let Some((_spec, files)) = operands.split_first().filter(|(_, f)| !f.is_empty()) else {
+        let recursive = args
+            .iter()
+            .any(|a| a.starts_with('-') && a.contains('R') || *a == "--recursive");
+        let Some((spec, files)) = operands.split_first().filter(|(_, f)| !f.is_empty()) else {
             let what = match operands.first() {
                 Some(spec) => format!("missing operand after \u{2018}{spec}\u{2019}"),
                 None => "missing operand".into(),
@@ -523,7 +634,16 @@ impl Shell {
             let exists = self.host.stat(&path).is_some();
             let message = if !exists {
                 format!("{tool}: cannot access '{f}': No such file or directory")
-            } else if self.user.uid == 0 || (tool == "chmod" && self.owns(&path)) {
+            } else if tool == "chmod" && (self.user.uid == 0 || self.owns(&path)) {
+                if !self.chmod(spec, &path, recursive) {
+                    let _ = writeln!(out.stderr, "chmod: invalid mode: \u{2018}{spec}\u{2019}");
+                    out.stderr
+                        .push_str("Try 'chmod --help' for more information.\n");
+                    out.status = 1;
+                    return;
+                }
+                continue;
+            } else if self.user.uid == 0 {
                 continue;
             } else if tool == "chmod" {
                 format!("{tool}: changing permissions of '{f}': Operation not permitted")
@@ -532,6 +652,65 @@ impl Shell {
             };
             let _ = writeln!(out.stderr, "{message}");
             out.status = 1;
+        }
+    }
+
+    /// Gives `path` (and with `recursive` what is under it) the mode `spec` makes of its
+    /// own; `false` when `spec` is no mode.
+    fn chmod(&mut self, spec: &str, path: &str, recursive: bool) -> bool {
+        let mut paths = vec![path.to_string()];
+        if recursive && self.host.dirs.contains(path) {
+            let under = format!("{}/", path.trim_end_matches('/'));
+            let h = &self.host;
+            paths.extend(h.dirs.iter().filter(|d| d.starts_with(&under)).cloned());
+            paths.extend(h.files.keys().filter(|f| f.starts_with(&under)).cloned());
+        }
+        for p in paths {
+            let Some(st) = self.host.stat(&p) else {
+                continue;
+            };
+            // Links have no mode of their own.
+            if st.kind == 'l' {
+                continue;
+            }
+            let dir = st.kind == 'd';
+            let Some(bits) = apply_mode(spec, mode_bits(st.mode), dir) else {
+                return false;
+            };
+            let host = Arc::make_mut(&mut self.host);
+            let room = host.written.len() < MAX_MADE;
+            match host.written.get_mut(&p) {
+                Some(w) => w.mode = Some(bits),
+                None if room => {
+                    host.written.insert(
+                        p,
+                        Written {
+                            owner: st.owner,
+                            mtime: st.mtime,
+                            dir,
+                            kept: true,
+                            mode: Some(bits),
+                        },
+                    );
+                }
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// Whether this session's user may execute the file at `path` (its mode says so).
+    pub(super) fn can_execute(&self, path: &str) -> bool {
+        let Some(st) = self.host.stat(path) else {
+            return false;
+        };
+        let m = mode_bits(st.mode);
+        if self.user.uid == 0 {
+            m & 0o111 != 0
+        } else if st.owner == self.user.name {
+            m & 0o100 != 0
+        } else {
+            m & 0o001 != 0
         }
     }
 

@@ -362,6 +362,8 @@ pub struct Shell {
     /// This shell is `sh` (dash, as both distributions link it), run from the session's
     /// bash: its own wording for errors.
     dash: bool,
+    /// The script file this shell reads, as named (`$0`): its errors begin with it.
+    script: Option<String>,
 }
 
 impl Shell {
@@ -387,6 +389,7 @@ impl Shell {
             history: Vec::new(),
             history_base: 0,
             dash: false,
+            script: None,
         }
     }
 
@@ -489,7 +492,7 @@ impl Shell {
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
         self.remember(line);
         let mut out = Output::default();
-        let commands = split_commands(line);
+        let commands = split_commands(strip_comment(line));
         // What the previous stage of a pipeline wrote, for this stage to read.
         let mut piped: Option<String> = None;
         for (i, &(cmd, sep)) in commands.iter().enumerate() {
@@ -633,25 +636,114 @@ impl Shell {
 
     fn not_found(&self, name: &str) -> String {
         if self.dash {
-            format!("sh: {}: {name}: not found\n", self.line)
+            format!("{}: {}: {name}: not found\n", self.zero(), self.line)
         } else if self.interactive {
             format!(
                 "{}\n",
                 self.host.distro.not_found_interactive.replace("{}", name)
             )
         } else {
-            format!("bash: line {}: {name}: command not found\n", self.line)
+            format!(
+                "{}: line {}: {name}: command not found\n",
+                self.zero(),
+                self.line
+            )
         }
     }
 
     fn builtin_error(&self, what: &str) -> String {
         if self.dash {
-            format!("sh: {}: {what}\n", self.line)
+            format!("{}: {}: {what}\n", self.zero(), self.line)
         } else if self.interactive {
             format!("-bash: {what}\n")
         } else {
-            format!("bash: line {}: {what}\n", self.line)
+            format!("{}: line {}: {what}\n", self.zero(), self.line)
         }
+    }
+
+    /// `$0` of a non-interactive shell: its script, or the shell's name.
+    fn zero(&self) -> &str {
+        match &self.script {
+            Some(s) => s,
+            None if self.dash => "sh",
+            None => "bash",
+        }
+    }
+
+    /// Runs the host file `path` (named `word`) as exec and bash run it: a script by the
+    /// shell its `#!` line names (bash itself without one), through a fake shell of its
+    /// own; a binary or another interpreter fails as exec fails. Nothing is executed.
+    fn exec_file(
+        &mut self,
+        word: &str,
+        path: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        out: &mut Output,
+    ) {
+        let shown: String = word.chars().take(256).collect();
+        let fail = |sh: &Shell, out: &mut Output, why: &str, status: u32| {
+            out.stderr
+                .push_str(&sh.builtin_error(&format!("{shown}: {why}")));
+            out.status = status;
+        };
+        if !self.can_execute(path) {
+            return fail(self, out, "Permission denied", 126);
+        }
+        let text = self.host.files.get(path).cloned().unwrap_or_default();
+        if text.starts_with("\u{7f}ELF") || text.contains('\0') {
+            return fail(
+                self,
+                out,
+                "cannot execute binary file: Exec format error",
+                126,
+            );
+        }
+        let shebang = text.lines().next().and_then(|l| l.strip_prefix("#!"));
+        let shell = match shebang.map(|l| l.split_whitespace().collect::<Vec<_>>()) {
+            None => "bash",
+            Some(w) => {
+                let (interp, via_env) = match w.as_slice() {
+                    ["/usr/bin/env" | "/bin/env", name, ..] => (*name, true),
+                    [interp, ..] => (*interp, false),
+                    [] => ("", false),
+                };
+                let known = if via_env {
+                    matches!(interp, "sh" | "bash" | "dash")
+                } else {
+                    matches!(
+                        interp,
+                        "/bin/sh"
+                            | "/usr/bin/sh"
+                            | "/bin/bash"
+                            | "/usr/bin/bash"
+                            | "/bin/dash"
+                            | "/usr/bin/dash"
+                    )
+                };
+                if !known && via_env {
+                    let name: String = interp.chars().take(256).collect();
+                    let _ = writeln!(
+                        out.stderr,
+                        "/usr/bin/env: \u{2018}{name}\u{2019}: No such file or directory"
+                    );
+                    out.status = 127;
+                    return;
+                }
+                // bash 5.2's wording when exec finds no interpreter (both profiles ship 5.2).
+                if !known {
+                    return fail(self, out, "cannot execute: required file not found", 127);
+                }
+                if interp.ends_with("bash") {
+                    "bash"
+                } else {
+                    "sh"
+                }
+            }
+        };
+        let mut argv = vec![word];
+        argv.extend_from_slice(args);
+        self.sub_shell(shell, &argv, stdin, out);
     }
 
     /// Runs one command; `stdin` is what the previous stage of a pipeline wrote.
@@ -671,6 +763,12 @@ impl Shell {
         }
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         out.status = 0;
+        if words[0].contains('/') && !words[0].ends_with('/') {
+            let path = normalize(&self.cwd, &expand_home(&words[0], &self.user));
+            if self.host.files.contains_key(&path) && program_size(&path, "").is_none() {
+                return self.exec_file(&words[0], &path, &args, stdin, out);
+            }
+        }
         let name = match self.program(&words[0]) {
             Ok(name) => name,
             Err((why, status)) => {
@@ -906,11 +1004,33 @@ impl Shell {
                 out.status = status;
             }
             "echo" => {
-                let (newline, rest) = match args.first() {
-                    Some(&"-n") => (false, &args[1..]),
-                    _ => (true, &args[..]),
-                };
-                out.stdout.push_str(&rest.join(" "));
+                // bash's builtin: leading words of only `n`, `e`, `E` are options.
+                let options = args
+                    .iter()
+                    .take_while(|a| {
+                        a.len() > 1
+                            && a.starts_with('-')
+                            && a[1..].bytes().all(|b| matches!(b, b'n' | b'e' | b'E'))
+                    })
+                    .count();
+                let (mut newline, mut escapes) = (true, false);
+                for o in &args[..options] {
+                    for b in o[1..].bytes() {
+                        match b {
+                            b'n' => newline = false,
+                            b'e' => escapes = true,
+                            _ => escapes = false,
+                        }
+                    }
+                }
+                let text = args[options..].join(" ");
+                if escapes {
+                    let (text, stop) = echo_escapes(&text);
+                    out.stdout.push_str(&text);
+                    newline &= !stop;
+                } else {
+                    out.stdout.push_str(&text);
+                }
                 if newline {
                     out.stdout.push('\n');
                 }
@@ -956,9 +1076,7 @@ impl Shell {
                 .map(|p| p.name)
                 .ok_or(("No such file or directory", 127));
         }
-        if self.host.files.contains_key(&path) {
-            Err(("Permission denied", 126))
-        } else if self.host.dirs.contains(&path) {
+        if self.host.dirs.contains(&path) {
             Err(("Is a directory", 126))
         } else {
             Err(("No such file or directory", 127))
@@ -1492,6 +1610,61 @@ const PROGRAMS: &[Program] = &[
 
 /// The program at `path` (`/usr/bin/NAME` or `/bin/NAME`, or the `/proc/self/exe` of the
 /// program reading it).
+/// `echo -e`'s escapes as bash's builtin reads them; `true` when `\\c` ends the output
+/// there (no newline either). A byte above 0x7f (`\\xff`) is kept as the character of that
+/// number, since the fake host's files hold text.
+fn echo_escapes(text: &str) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut it = text.chars().peekable();
+    // Up to `max` digits of `radix` from `it`.
+    let digits = |it: &mut std::iter::Peekable<std::str::Chars>, radix: u32, max: usize| {
+        let mut v: Option<u32> = None;
+        for _ in 0..max {
+            match it.peek().and_then(|c| c.to_digit(radix)) {
+                Some(d) => {
+                    v = Some(v.unwrap_or(0) * radix + d);
+                    it.next();
+                }
+                None => break,
+            }
+        }
+        v
+    };
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = it.next() else {
+            out.push('\\');
+            break;
+        };
+        let byte = |v: u32| char::from((v & 0xff) as u8);
+        match e {
+            'a' => out.push('\u{7}'),
+            'b' => out.push('\u{8}'),
+            'e' | 'E' => out.push('\u{1b}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\u{b}'),
+            '\\' => out.push('\\'),
+            'c' => return (out, true),
+            '0' => out.push(byte(digits(&mut it, 8, 3).unwrap_or(0))),
+            'x' => match digits(&mut it, 16, 2) {
+                Some(v) => out.push(byte(v)),
+                None => out.push_str("\\x"),
+            },
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+    }
+    (out, false)
+}
+
 fn program_at(path: &str, reader: &str) -> Option<&'static Program> {
     let name = match path {
         "/proc/self/exe" => reader,
@@ -2087,6 +2260,30 @@ enum Sep {
 
 /// Splits a line at `;`, `&&`, `||`, `|` and newlines outside quotes. A pipeline runs every
 /// stage; only the last stage's output is shown (nothing here reads its input).
+/// `line` up to its comment: a `#` that begins a word, outside quotes (scripts, and bash's
+/// `interactive_comments`, on by default).
+fn strip_comment(line: &str) -> &str {
+    let b = line.as_bytes();
+    let (mut single, mut double, mut i) = (false, false, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'#' if !single
+                && !double
+                && (i == 0
+                    || matches!(b[i - 1], b' ' | b'\t' | b';' | b'&' | b'|' | b'(' | b')')) =>
+            {
+                return &line[..i];
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    line
+}
+
 fn split_commands(line: &str) -> Vec<(&str, Sep)> {
     let b = line.as_bytes();
     let mut out = Vec::new();
@@ -2297,6 +2494,11 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
         chars.next();
         return sh.var("$").unwrap_or_default();
     }
+    // No positional parameters are kept: there are none.
+    if !braced && chars.peek() == Some(&'#') {
+        chars.next();
+        return "0".into();
+    }
     while let Some(&c) = chars.peek() {
         if c.is_ascii_alphanumeric() || c == '_' {
             name.push(c);
@@ -2310,6 +2512,8 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
     }
     match name.as_str() {
         "" if !braced => "$".into(),
+        "0" if sh.interactive && sh.depth == 0 => "-bash".into(),
+        "0" => sh.zero().into(),
         name => sh.var(name).unwrap_or_default(),
     }
 }
@@ -2861,6 +3065,22 @@ mod tests {
             "chattr -ia nope",
             "cd tmp && mkdir .ssh && echo ssh-ed25519 KEY >> .ssh/authorized_keys && chmod -R go= .ssh && cat .ssh/authorized_keys",
             "ls -a tmp tmp/.ssh",
+            "echo a # b; echo c; echo $0",
+            "echo a#b '#c' \"#d\" \\#e $#; # all of it",
+            // A dropper: written, refused until chmod, then run by the shell it names.
+            "echo 'echo hi; nope' > tmp/s.sh; tmp/s.sh; echo $?",
+            "chmod +x tmp/s.sh && tmp/s.sh; echo $?",
+            "ls -l tmp/s.sh | awk '{print $1}'; ./tmp/s.sh 2>&1 | wc -l",
+            "echo '#!/bin/sh' > tmp/d.sh; echo nope >> tmp/d.sh; chmod 755 tmp/d.sh; ./tmp/d.sh",
+            "bash tmp/s.sh; sh tmp/s.sh; cd tmp && ./s.sh",
+            "echo '#!/usr/bin/nonexistent' > tmp/p; chmod u+x tmp/p; tmp/p; echo $?",
+            "echo '#!/usr/bin/env nonexistent' > tmp/q; chmod a+x tmp/q; tmp/q; echo $?",
+            "echo -ne '\\x7fELF\\x02\\x01\\x01\\x00' > tmp/e; chmod 777 tmp/e; tmp/e; echo $?",
+            "echo -e 'a\\tb\\nc\\x41\\0101\\cgone'; echo -n -e x; echo -E 'a\\tb'; echo -en",
+            "chmod zz tmp/s.sh; echo $?; chmod 0644 tmp/s.sh; tmp/s.sh; echo $?",
+            "chmod go-r,u=rwx tmp/s.sh; ls -l tmp/s.sh | awk '{print $1}'",
+            "chmod =r tmp/s.sh; ls -l tmp/s.sh | awk '{print $1}'; chmod 600 etc/hostname; ls -l etc/hostname | awk '{print $1}'",
+            "mkdir -p tmp/r/s; touch tmp/r/s/f; chmod -R a+X,go-rx tmp/r; ls -ld tmp/r tmp/r/s tmp/r/s/f | awk '{print $1}'",
         ] {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
@@ -2869,6 +3089,68 @@ mod tests {
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
         assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
+    }
+
+    #[test]
+    fn modes_are_computed_as_gnu_chmod_computes_them() {
+        // Each spec applied by the real chmod to a file of mode 644 (and one of 751) and a
+        // folder of 755, under the sessions' umask 022, against `apply_mode`.
+        let dir = tempfile::tempdir().unwrap();
+        for spec in [
+            "777",
+            "0755",
+            "4755",
+            "7",
+            "+x",
+            "-w",
+            "u+x",
+            "go-r",
+            "a=r",
+            "=r",
+            "=w",
+            "u=rwx,go=",
+            "g+w,o-r",
+            "ugo+rw",
+            "+X",
+            "a+X",
+            "o=u",
+            "g=o",
+            "u-x+w",
+            "a-x,u+rx",
+            "go=",
+            "u+s",
+            "+t",
+            "",
+            "z",
+            "u+z",
+            "8",
+            "77777",
+            "u",
+            "+",
+            "ug=rx,o+w",
+        ] {
+            for (mode, is_dir) in [(0o644u16, false), (0o751, false), (0o755, true)] {
+                let p = dir.path().join("x");
+                let _ = std::fs::remove_dir(&p);
+                let _ = std::fs::remove_file(&p);
+                if is_dir {
+                    std::fs::create_dir(&p).unwrap();
+                } else {
+                    std::fs::write(&p, "").unwrap();
+                }
+                let script = format!(
+                    "umask 022; chmod {mode:o} x; chmod -- '{spec}' x 2>/dev/null && stat -c %a x"
+                );
+                let (real, _, status) = real_bash(dir.path(), &script);
+                let want =
+                    (status == 0).then(|| u16::from_str_radix(real.trim(), 8).unwrap() & 0o777);
+                assert_eq!(
+                    fs::apply_mode(spec, mode, is_dir),
+                    want,
+                    "chmod {spec} on {mode:o}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -3066,6 +3348,36 @@ mod tests {
         );
         assert_eq!(sh.run("cat ~/.ssh/authorized_keys").stdout, "KEY\n");
         assert!(sh.run("ls -la ~").stdout.contains(" .ssh\n"));
+        // Its own file it may make executable and run; the install's programs' modes it may
+        // not change, and a file with no execute bit for it does not run.
+        let o = sh.run("chmod +x /tmp/k; ls -l /tmp/k; /tmp/k; chmod -x /tmp/k; /tmp/k");
+        assert!(
+            o.stdout.starts_with("-rwxr-xr-x 1 deploy deploy 2 "),
+            "{o:?}"
+        );
+        assert_eq!(
+            o.stderr,
+            "/tmp/k: line 1: k: command not found\nbash: line 6: /tmp/k: Permission denied\n"
+        );
+        let o = sh.run("chmod u+x ~/notes.txt; ~/notes.txt; chmod 700 /usr/bin/ls");
+        assert_eq!(
+            o.stderr,
+            "/home/deploy/notes.txt: line 1: db:: command not found\n\
+             chmod: changing permissions of '/usr/bin/ls': Operation not permitted\n"
+        );
+        let mut root = root_shell(&h);
+        let o = root.run("echo hi > /tmp/x; chmod 700 /tmp/x; ls -l /tmp/x");
+        assert!(o.stdout.starts_with("-rwx------ 1 root root 3 "), "{o:?}");
+        // root runs a file with any execute bit; the others run it only through theirs.
+        let o = Shell::new(Arc::new((*root.host).clone()), h.users[0].clone(), true).run("/tmp/x");
+        assert_eq!(
+            (o.stderr.as_str(), o.status),
+            ("-bash: /tmp/x: Permission denied\n", 126)
+        );
+        assert_eq!(
+            root.run("/tmp/x").stderr,
+            "/tmp/x: line 1: hi: command not found\n"
+        );
         // What a session writes is bounded: past MAX_WRITTEN bytes the rest is dropped.
         let big = "y".repeat(3000);
         for _ in 0..100 {
