@@ -12,27 +12,29 @@ use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::stat::Stat;
-use super::{Host, Output, Shell, expand_home, normalize, parent, program_size};
+use super::{Host, Output, PROGRAMS, Shell, expand_home, normalize, parent, program_size};
 
 /// Most bytes one session may write into files; what goes past it is dropped. Droppers
 /// typed as `echo -e '\x7f\x45…' >> f` run to tens of KiB; with every session of a decoy
 /// writing this much, its sessions hold `max_connections` × 256 KiB.
 pub(super) const MAX_WRITTEN: usize = 256 << 10;
 /// Most files and folders one session may make.
-const MAX_MADE: usize = 512;
+pub(super) const MAX_MADE: usize = 512;
 /// Folders anyone may make files in (mode 1777): only their owner may remove them.
 const STICKY: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 
 /// A file or folder the session made or wrote to.
 #[derive(Clone, Debug)]
 pub(super) struct Written {
-    owner: String,
-    mtime: u64,
-    dir: bool,
+    pub owner: String,
+    pub mtime: u64,
+    pub dir: bool,
     /// The install's file, written over: its owner and mode stay.
-    kept: bool,
+    pub kept: bool,
     /// The permission bits `chmod` gave it; `None`: as made, or as installed.
-    mode: Option<u16>,
+    pub mode: Option<u16>,
+    /// A copy of one of the host's programs (`cp /bin/echo .x`): its size, and it runs.
+    pub program: Option<&'static str>,
 }
 
 /// Where one of a command's outputs goes.
@@ -99,7 +101,13 @@ impl Host {
             links: 1,
             owner: w.owner.clone(),
             group: w.owner.clone(),
-            size: self.files.get(path).map_or(0, |f| f.len() as u64),
+            size: match w
+                .program
+                .and_then(|p| PROGRAMS.iter().find(|q| q.name == p))
+            {
+                Some(p) => p.size as u64,
+                None => self.files.get(path).map_or(0, |f| f.len() as u64),
+            },
             mtime: w.mtime,
             target: None,
             blocks: 0,
@@ -154,7 +162,7 @@ pub(super) fn mode_bits(shown: &str) -> u16 {
 }
 
 /// Sessions' umask (Debian's and Ubuntu's default): symbolic modes without `ugoa` spare it.
-const UMASK: u16 = 0o022;
+pub(super) const UMASK: u16 = 0o022;
 
 /// The bits `chmod SPEC` gives an entry with bits `old`: octal, or GNU chmod's symbolic
 /// clauses (`u+x,go-w`, `a=r`, `+X`, `g=u`). `None` for a mode chmod calls invalid.
@@ -221,7 +229,7 @@ pub(super) fn apply_mode(spec: &str, old: u16, dir: bool) -> Option<u16> {
 }
 
 impl Shell {
-    fn path_of(&self, word: &str) -> String {
+    pub(super) fn path_of(&self, word: &str) -> String {
         normalize(&self.cwd, &expand_home(word, &self.user))
     }
 
@@ -232,12 +240,12 @@ impl Shell {
     }
 
     /// Whether this session's user may make or remove entries in the folder `dir`.
-    fn may_change_in(&self, dir: &str) -> bool {
+    pub(super) fn may_change_in(&self, dir: &str) -> bool {
         self.user.uid == 0 || STICKY.contains(&dir) || self.owns(dir)
     }
 
     /// Why `path` cannot be opened for writing, if it cannot (the kernel's reason).
-    fn may_write(&self, path: &str) -> Result<(), &'static str> {
+    pub(super) fn may_write(&self, path: &str) -> Result<(), &'static str> {
         let h = &self.host;
         if h.dirs.contains(path) {
             return Err("Is a directory");
@@ -271,7 +279,7 @@ impl Shell {
     }
 
     /// Writes `text` into the file at `path` (made if missing), within [`MAX_WRITTEN`].
-    fn write(&mut self, path: &str, text: &str, append: bool) {
+    pub(super) fn write(&mut self, path: &str, text: &str, append: bool) {
         let owner = self.user.name.clone();
         let host = Arc::make_mut(&mut self.host);
         let (kept, mode) = match host.written.get(path) {
@@ -297,11 +305,12 @@ impl Shell {
                 dir: false,
                 kept,
                 mode,
+                program: None,
             },
         );
     }
 
-    fn make_dir(&mut self, path: &str) {
+    pub(super) fn make_dir(&mut self, path: &str) {
         let owner = self.user.name.clone();
         let host = Arc::make_mut(&mut self.host);
         if host.written.len() >= MAX_MADE {
@@ -316,6 +325,7 @@ impl Shell {
                 dir: true,
                 kept: false,
                 mode: None,
+                program: None,
             },
         );
     }
@@ -690,6 +700,7 @@ impl Shell {
                             dir,
                             kept: true,
                             mode: Some(bits),
+                            program: None,
                         },
                     );
                 }
@@ -753,7 +764,7 @@ impl Shell {
 }
 
 /// coreutils' answer to a command line that names nothing to work on.
-fn missing_operand(tool: &str, what: &str, out: &mut Output) {
+pub(super) fn missing_operand(tool: &str, what: &str, out: &mut Output) {
     let _ = writeln!(
         out.stderr,
         "{tool}: {what}\nTry '{tool} --help' for more information."

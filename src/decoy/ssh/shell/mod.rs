@@ -24,6 +24,7 @@ mod net;
 mod pattern;
 mod sshd;
 mod stat;
+mod transfer;
 mod wget;
 
 pub use sshd::Sshd;
@@ -690,6 +691,12 @@ impl Shell {
         if !self.can_execute(path) {
             return fail(self, out, "Permission denied", 126);
         }
+        // A copy of one of the host's programs runs as that program.
+        if let Some(program) = self.host.written.get(path).and_then(|w| w.program) {
+            let mut words = vec![program.to_string()];
+            words.extend(args.iter().map(|a| a.to_string()));
+            return self.command(&words, stdin, out);
+        }
         let text = self.host.files.get(path).cloned().unwrap_or_default();
         if text.starts_with("\u{7f}ELF") || text.contains('\0') {
             return fail(
@@ -853,6 +860,7 @@ impl Shell {
             "mkdir" => self.mkdir(&args, out),
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
+            "cp" | "mv" => self.transfer(name, &args, out),
             "chmod" | "chown" | "chgrp" => self.change(name, &args, out),
             "chattr" => self.chattr(&args, out),
             "cat" => {
@@ -1562,6 +1570,7 @@ const PROGRAMS: &[Program] = &[
     program("chgrp", 68_656, 1_663_687_647),
     program("chmod", 64_496, 1_663_687_647),
     program("chown", 72_752, 1_663_687_647),
+    program("cp", 151_152, 1_663_687_647),
     program("crontab", 43_648, 1_677_742_380),
     program("date", 121_904, 1_663_687_647),
     program("dash", 125_640, 1_672_924_848),
@@ -1578,6 +1587,7 @@ const PROGRAMS: &[Program] = &[
     program("ls", 151_344, 1_663_687_647),
     program("lscpu", 129_344, 1_732_219_314),
     program("mkdir", 97_552, 1_663_687_647),
+    program("mv", 142_968, 1_663_687_647),
     program("nproc", 43_920, 1_663_687_647),
     program("ps", 146_360, 1_671_429_998),
     program("printenv", 35_664, 1_663_687_647),
@@ -3081,6 +3091,18 @@ mod tests {
             "chmod go-r,u=rwx tmp/s.sh; ls -l tmp/s.sh | awk '{print $1}'",
             "chmod =r tmp/s.sh; ls -l tmp/s.sh | awk '{print $1}'; chmod 600 etc/hostname; ls -l etc/hostname | awk '{print $1}'",
             "mkdir -p tmp/r/s; touch tmp/r/s/f; chmod -R a+X,go-rx tmp/r; ls -ld tmp/r tmp/r/s tmp/r/s/f | awk '{print $1}'",
+            // cp and mv, and a copied program that still runs.
+            "cp; cp tmp/a; mv; mv tmp/a",
+            "cp tmp/a tmp/a2 && cat tmp/a2; cp nope tmp/z; cp tmp/a tmp/a; cp -v tmp/a tmp/a5",
+            "cp tmp/a tmp/b etc/hostname; cp tmp/a tmp/b tmp/nodir; cp tmp tmp/zz",
+            "cp -r tmp/r tmp/r2 && ls tmp/r2 tmp/r2/s; cp -r tmp/r tmp/a; cp tmp/a tmp/r; ls tmp/r",
+            // GNU cp makes `in` before it refuses: both remove it.
+            "cp -r tmp/r tmp/r/in; rm -rf tmp/r/in; cp tmp/a nodir/x; cp tmp/a etc/hostname/x; mv tmp/a etc/hostname/x",
+            "cp bin/echo tmp/x; ls -l tmp/x | awk '{print $1, $5}'; tmp/x hello; > tmp/x; tmp/x; echo $?",
+            "mv tmp/a2 tmp/a3 && cat tmp/a3 && ls tmp/a2",
+            "mv tmp/a3 tmp/r/ && ls tmp/r; mv -v tmp/r/a3 tmp/a4; mv nope x",
+            "mv tmp/r2 tmp/r2/sub; mv tmp/a4 tmp/r2 && ls tmp/r2; mv tmp/r2 tmp/a",
+            "chmod 700 tmp/a5; mv tmp/a5 tmp/a6; ls -l tmp/a6 | awk '{print $1}'; mv tmp/r2 tmp/r3; ls tmp/r3/s",
         ] {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
@@ -3364,6 +3386,13 @@ mod tests {
             o.stderr,
             "/home/deploy/notes.txt: line 1: db:: command not found\n\
              chmod: changing permissions of '/usr/bin/ls': Operation not permitted\n"
+        );
+        let o = sh.run("mv /etc/passwd /tmp/p; cp /etc/shadow /tmp/s; cp /etc/hostname /usr/x");
+        assert_eq!(
+            o.stderr,
+            "mv: cannot move '/etc/passwd' to '/tmp/p': Permission denied\n\
+             cp: cannot open '/etc/shadow' for reading: Permission denied\n\
+             cp: cannot create regular file '/usr/x': Permission denied\n"
         );
         let mut root = root_shell(&h);
         let o = root.run("echo hi > /tmp/x; chmod 700 /tmp/x; ls -l /tmp/x");
