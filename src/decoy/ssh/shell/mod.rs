@@ -12,9 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::profile::Distro;
 use super::ssh_client;
-use fs::{Redirect, Sink};
+use fs::{Redirect, Sink, missing_operand};
 
 mod awk;
+mod builtins;
 mod date;
 mod disk;
 mod env;
@@ -365,6 +366,9 @@ pub struct Shell {
     dash: bool,
     /// The script file this shell reads, as named (`$0`): its errors begin with it.
     script: Option<String>,
+    /// Jobs sent to the background so far, and the pid of the last (`$!`).
+    jobs: u32,
+    last_job: Option<u32>,
 }
 
 impl Shell {
@@ -391,6 +395,8 @@ impl Shell {
             history_base: 0,
             dash: false,
             script: None,
+            jobs: 0,
+            last_job: None,
         }
     }
 
@@ -496,7 +502,7 @@ impl Shell {
         let commands = split_commands(strip_comment(line));
         // What the previous stage of a pipeline wrote, for this stage to read.
         let mut piped: Option<String> = None;
-        for (i, &(cmd, sep)) in commands.iter().enumerate() {
+        for (i, &(cmd, sep, background)) in commands.iter().enumerate() {
             let stdin = piped.take().filter(|_| sep == Sep::Pipe);
             let skip = match sep {
                 Sep::And => out.status != 0,
@@ -517,7 +523,7 @@ impl Shell {
                 continue;
             };
             let stdin = plan.stdin.clone().or(stdin);
-            let piped_on = commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe);
+            let piped_on = commands.get(i + 1).is_some_and(|(_, s, _)| *s == Sep::Pipe);
             self.to_tty =
                 self.interactive && self.depth == 0 && !piped_on && plan.out == Sink::Stdout;
             if words.is_empty() {
@@ -533,8 +539,21 @@ impl Shell {
                 self.route(&errors, &plan.err, &mut out);
             }
             // What a stage writes into a pipe is read by the next stage, not shown.
-            if commands.get(i + 1).is_some_and(|(_, s)| *s == Sep::Pipe) {
+            if commands.get(i + 1).is_some_and(|(_, s, _)| *s == Sep::Pipe) {
                 piped = Some(out.stdout.split_off(shown));
+            }
+            // A job sent to the background has run here all the same (its output shows
+            // as it would, before what follows); its status is the `&`'s, 0. An
+            // interactive bash announces it.
+            if background {
+                self.jobs += 1;
+                let pid = self.session_pid() + 9 + 17 + self.line + self.jobs;
+                self.last_job = Some(pid);
+                if self.interactive && self.depth == 0 {
+                    let _ = writeln!(out.stderr, "[{}] {pid}", self.jobs);
+                }
+                out.status = 0;
+                out.exit = false;
             }
             self.last_status = out.status;
             if out.exit {
@@ -786,17 +805,56 @@ impl Shell {
                 return;
             }
         };
+        if builtins::handles(name) {
+            return self.builtin(name, &args, stdin, out);
+        }
         match name {
+            "exec" if !args.is_empty() => {
+                self.command(&words[1..], stdin, out);
+                out.exit = true;
+            }
+            "exec" => {}
+            "sleep" => match args.first() {
+                None => missing_operand("sleep", "missing operand", out),
+                // Answered at once: a session's commands run in turn, and none waits here.
+                Some(a)
+                    if a.trim_end_matches(['s', 'm', 'h', 'd'])
+                        .parse::<f64>()
+                        .is_ok() => {}
+                Some(a) => {
+                    let shown: String = a.chars().take(256).collect();
+                    let _ = writeln!(
+                        out.stderr,
+                        "sleep: invalid time interval \u{2018}{shown}\u{2019}\nTry 'sleep --help' for more information."
+                    );
+                    out.status = 1;
+                }
+            },
             "whoami" => {
                 let _ = writeln!(out.stdout, "{}", self.user.name);
             }
             "id" => {
                 let u = &self.user;
-                let _ = writeln!(
-                    out.stdout,
-                    "uid={0}({1}) gid={0}({1}) groups={0}({1})",
-                    u.uid, u.name
-                );
+                let flags: String = args.iter().filter_map(|a| a.strip_prefix('-')).collect();
+                let names = flags.contains('n');
+                if flags.contains(['u', 'g', 'G']) {
+                    // One group per user, of the user's name and id.
+                    let _ = if names {
+                        writeln!(out.stdout, "{}", u.name)
+                    } else {
+                        writeln!(out.stdout, "{}", u.uid)
+                    };
+                } else if names {
+                    out.stderr
+                        .push_str("id: cannot print only names or real IDs in default format\n");
+                    out.status = 1;
+                } else {
+                    let _ = writeln!(
+                        out.stdout,
+                        "uid={0}({1}) gid={0}({1}) groups={0}({1})",
+                        u.uid, u.name
+                    );
+                }
             }
             "hostname" => match args.first().copied() {
                 Some("-I" | "--all-ip-addresses") => out.stdout.push_str(&self.net().hostname_i()),
@@ -1558,6 +1616,7 @@ const fn program(name: &'static str, size: usize, mtime: u64) -> Program {
 /// openssh-client 9.2p1-2+deb12u10).
 /// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
 const PROGRAMS: &[Program] = &[
+    program("[", 68_496, 1_663_687_647),
     Program {
         name: "awk",
         size: 158_376,
@@ -1577,6 +1636,7 @@ const PROGRAMS: &[Program] = &[
     program("df", 102_200, 1_663_687_647),
     program("echo", 43_856, 1_663_687_647),
     program("env", 48_536, 1_663_687_647),
+    program("false", 35_664, 1_663_687_647),
     program("free", 26_936, 1_671_429_998),
     program("grep", 203_152, 1_674_571_380),
     program("groups", 43_920, 1_663_687_647),
@@ -1584,6 +1644,7 @@ const PROGRAMS: &[Program] = &[
     program("hostname", 22_680, 1_671_456_791),
     program("id", 48_144, 1_663_687_647),
     program("ip", 691_016, 1_684_761_592),
+    program("kill", 22_840, 1_671_429_998),
     program("ls", 151_344, 1_663_687_647),
     program("lscpu", 129_344, 1_732_219_314),
     program("mkdir", 97_552, 1_663_687_647),
@@ -1591,6 +1652,7 @@ const PROGRAMS: &[Program] = &[
     program("nproc", 43_920, 1_663_687_647),
     program("ps", 146_360, 1_671_429_998),
     program("printenv", 35_664, 1_663_687_647),
+    program("printf", 64_432, 1_663_687_647),
     program("pwd", 43_952, 1_663_687_647),
     program("rm", 72_752, 1_663_687_647),
     Program {
@@ -1599,10 +1661,13 @@ const PROGRAMS: &[Program] = &[
         mtime: 1_672_924_848,
         link: Some("dash"),
     },
+    program("sleep", 43_888, 1_663_687_647),
     program("ss", 193_680, 1_684_761_592),
     program("ssh", 1_129_504, 1_777_976_816),
     program("tail", 76_944, 1_663_687_647),
+    program("test", 60_304, 1_663_687_647),
     program("touch", 109_616, 1_663_687_647),
+    program("true", 35_664, 1_663_687_647),
     program("uname", 43_888, 1_663_687_647),
     program("uptime", 14_648, 1_671_429_998),
     program("w", 22_840, 1_671_429_998),
@@ -2294,7 +2359,7 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-fn split_commands(line: &str) -> Vec<(&str, Sep)> {
+fn split_commands(line: &str) -> Vec<(&str, Sep, bool)> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let (mut start, mut i, mut sep) = (0, 0, Sep::Then);
@@ -2318,18 +2383,27 @@ fn split_commands(line: &str) -> Vec<(&str, Sep)> {
                     }
                 }
                 b';' | b'\n' => {
-                    out.push((&line[start..i], sep));
+                    out.push((&line[start..i], sep, false));
                     sep = Sep::Then;
                     start = i + 1;
                 }
                 b'&' | b'|' if b.get(i + 1) == Some(&c) => {
-                    out.push((&line[start..i], sep));
+                    out.push((&line[start..i], sep, false));
                     sep = if c == b'&' { Sep::And } else { Sep::Or };
                     i += 1;
                     start = i + 1;
                 }
+                // `&>`, `>&` and `<&` are redirections; any other `&` sends what precedes it
+                // to the background.
+                b'&' if b.get(i + 1) != Some(&b'>')
+                    && !matches!(b.get(i.wrapping_sub(1)), Some(b'>' | b'<')) =>
+                {
+                    out.push((&line[start..i], sep, true));
+                    sep = Sep::Then;
+                    start = i + 1;
+                }
                 b'|' => {
-                    out.push((&line[start..i], sep));
+                    out.push((&line[start..i], sep, false));
                     sep = Sep::Pipe;
                     start = i + 1;
                 }
@@ -2339,7 +2413,7 @@ fn split_commands(line: &str) -> Vec<(&str, Sep)> {
         i += 1;
     }
     if start < b.len() {
-        out.push((&line[start.min(b.len())..], sep));
+        out.push((&line[start.min(b.len())..], sep, false));
     }
     out
 }
@@ -2503,6 +2577,10 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
     if !braced && chars.peek() == Some(&'$') {
         chars.next();
         return sh.var("$").unwrap_or_default();
+    }
+    if !braced && chars.peek() == Some(&'!') {
+        chars.next();
+        return sh.last_job.map(|p| p.to_string()).unwrap_or_default();
     }
     // No positional parameters are kept: there are none.
     if !braced && chars.peek() == Some(&'#') {
@@ -2884,7 +2962,7 @@ mod tests {
             entries(&real_ls("-lgGa ."))
         );
         // Not into a pipe, nor for root, whose .bashrc sets no alias; `--color` asks anyway.
-        assert_eq!(sh.run("ls /usr/bin | head -1").stdout, "awk\n");
+        assert_eq!(sh.run("ls /usr/bin | head -1").stdout, "[\n");
         let root = User {
             name: "root".into(),
             uid: 0,
@@ -3111,6 +3189,35 @@ mod tests {
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
         assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
+    }
+
+    #[test]
+    fn bash_builtins_and_small_tools_answer_as_the_real_ones() {
+        // Dropper scripts test before they write (`[ -w /tmp ]`), write with printf, kill
+        // what competes: each line in one root session of the fake shell and in the real
+        // bash over the fake host on disk.
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = root_shell(&h);
+        for line in [
+            "true; echo $?; false; echo $?; :; echo $?",
+            "[ -d tmp ] && echo d; [ -f etc/passwd ] && echo f; [ -e nope ] || echo none; [ ! -f etc ] && echo notf",
+            "test -w tmp && echo w; test -x usr/bin/ls && echo x; [ -s etc/hostname ] && echo s; [ -z '' ] && [ -n a ] && echo zn",
+            "[ 1 -eq x ]; echo $?; [ a; echo $?; [ a b c ]; echo $?; test; echo $?; [ 3 -gt 2 -a abc = abc ] && echo both",
+            "[ 1 -lt 2 ] && echo lt; [ abc != abd ] && echo ne; [ -r etc/shadow ] && echo r; [ -x tmp ] && echo xd; [ -q x ]; echo $?",
+            "printf '%5s|%-4d|%x|%o|%c|%b|%%\\n' ab 7 255 8 xyz 'a\\tb'; printf '%s-' 1 2 3; echo; printf; echo $?",
+            "printf '%d\\n' abc; echo $?; printf '\\x41\\101\\n'; printf '%03d %+d %.2s %X\\n' 7 5 abcdef 0x1f",
+            "printf 'a\\cb'; printf '%s\\n' \"it's\"; printf 'x%sy\\n'",
+            "kill 99999; echo $?; kill abc; kill; echo $?",
+            "type ls echo nope cd; echo $?; command -v ls echo; command -v nope; echo $?",
+            "read a b <<< 'one two three'; echo $a-$b; eval 'echo e1; echo e2'; umask",
+            "true & wait; echo $?; [ -n \"$!\" ] && echo pid",
+            "sleep; sleep x; echo $?; sleep 0; echo $?",
+            "id -u; id -un; id -g; id -gn; id -n; echo $?",
+            "command echo via-command; exec echo bye; echo never",
+        ] {
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
+        }
     }
 
     #[test]
