@@ -25,6 +25,7 @@ mod net;
 mod pattern;
 mod sshd;
 mod stat;
+mod text;
 mod transfer;
 mod wget;
 
@@ -919,6 +920,8 @@ impl Shell {
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
             "cp" | "mv" => self.transfer(name, &args, out),
+            "basename" | "dirname" | "cut" | "sort" | "uniq" | "tr" | "seq" | "tee" | "md5sum"
+            | "sha256sum" | "base64" | "yes" | "nohup" => self.text_tool(name, &args, stdin, out),
             "chmod" | "chown" | "chgrp" => self.change(name, &args, out),
             "chattr" => self.chattr(&args, out),
             "cat" => {
@@ -1617,6 +1620,19 @@ const fn program(name: &'static str, size: usize, mtime: u64) -> Program {
 /// `cd`, `pwd`, `echo` and `exit` are bash builtins; `pwd` and `echo` also exist as programs.
 const PROGRAMS: &[Program] = &[
     program("[", 68_496, 1_663_687_647),
+    program("base64", 48_016, 1_663_687_647),
+    program("basename", 43_856, 1_663_687_647),
+    program("cut", 48_112, 1_663_687_647),
+    program("dirname", 39_760, 1_663_687_647),
+    program("md5sum", 52_176, 1_663_687_647),
+    program("nohup", 43_920, 1_663_687_647),
+    program("seq", 60_336, 1_663_687_647),
+    program("sha256sum", 60_368, 1_663_687_647),
+    program("sort", 118_456, 1_663_687_647),
+    program("tee", 43_984, 1_663_687_647),
+    program("tr", 56_208, 1_663_687_647),
+    program("uniq", 48_080, 1_663_687_647),
+    program("yes", 39_760, 1_663_687_647),
     Program {
         name: "awk",
         size: 158_376,
@@ -3215,9 +3231,32 @@ mod tests {
             "sleep; sleep x; echo $?; sleep 0; echo $?",
             "id -u; id -un; id -g; id -gn; id -n; echo $?",
             "command echo via-command; exec echo bye; echo never",
+            "cut -d: -f1 etc/passwd | head -3; cut -d: -f1,7 etc/passwd | tail -1; cut -c1-4 etc/hostname; cut -f2 etc/hostname",
+            "cut etc/passwd; cut -d:: -f1 etc/passwd; cut -d: -f0 etc/passwd; cut -d : -f 3- etc/passwd | head -1",
+            "sort etc/passwd | head -2; cut -d: -f3 etc/passwd | sort -n | tail -2; cut -d: -f7 etc/passwd | sort | uniq -c",
+            "cut -d: -f7 etc/passwd | sort -u; cut -d: -f7 etc/passwd | sort | uniq -d; sort -r etc/hostname etc/hostname",
+            "echo Hello | tr a-z A-Z; echo hello | tr -d l; echo 'a  b   c' | tr -s ' '; echo abc123 | tr -dc 0-9; echo; echo abc | tr '[:lower:]' '[:upper:]'; tr",
+            "basename /usr/bin/ls; basename /a/b.sh .sh; basename /; basename a/b/; dirname /usr/bin/ls; dirname ls; dirname /; dirname a/b/; basename",
+            "seq 3; seq 2 4; seq 1 2 7; seq 5 -2 1; seq; seq x",
+            "echo hi | tee tmp/t1; cat tmp/t1; echo more | tee -a tmp/t1 > /dev/null; cat tmp/t1",
+            "md5sum etc/hostname; sha256sum etc/hostname; echo -n abc | md5sum; md5sum nope",
+            "echo hello | base64; echo aGVsbG8K | base64 -d; echo '!!' | base64 -d; echo $?",
+            "yes | head -2; yes ok | head -1",
         ] {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
+        // nohup on a terminal sends the output to nohup.out; without one it only runs.
+        let mut term = Shell::new(h.clone(), h.users[0].clone(), true);
+        let o = term.run("nohup echo x");
+        assert_eq!(
+            (o.stdout.as_str(), o.stderr.as_str()),
+            (
+                "",
+                "nohup: ignoring input and appending output to 'nohup.out'\n"
+            )
+        );
+        assert_eq!(term.run("cat nohup.out").stdout, "x\n");
+        assert_eq!(run(&h, false, "nohup echo y").stdout, "y\n");
     }
 
     #[test]
