@@ -304,7 +304,7 @@ impl Conn {
             match key {
                 Key::Line(line) => {
                     if !line.trim().is_empty() {
-                        let o = shell.run(&line);
+                        let o = shell.run_input(&line);
                         events.push((
                             self.sh.ctx.touch(
                                 self.peer,
@@ -333,7 +333,10 @@ impl Conn {
                         out.push_str(&shell.prompt(color));
                     }
                 }
-                Key::Interrupt => out.push_str(&shell.prompt(color)),
+                Key::Interrupt => {
+                    shell.cancel_input();
+                    out.push_str(&shell.prompt(color));
+                }
                 Key::Eof => {
                     if tty {
                         out.push_str("logout\n");

@@ -331,8 +331,23 @@ impl Shell {
         sub.line = 0;
         sub.last_status = 0;
         sub.script = file.map(str::to_string);
-        for line in script.lines().take(MAX_SCRIPT_LINES) {
-            let o = sub.run(line);
+        // Lines of a block (`if …` to `fi`) run together, numbered from the block's first.
+        let mut chunk = String::new();
+        let lines: Vec<&str> = script.lines().take(MAX_SCRIPT_LINES).collect();
+        let mut first = 0;
+        for (n, line) in lines.iter().enumerate() {
+            if chunk.is_empty() {
+                first = n;
+            } else {
+                chunk.push('\n');
+            }
+            chunk.push_str(line);
+            if n + 1 < lines.len() && !super::complete(&chunk) {
+                continue;
+            }
+            sub.line = first as u32;
+            let o = sub.run(&std::mem::take(&mut chunk));
+            sub.line = n as u32 + 1;
             out.stdout.push_str(&o.stdout);
             out.stderr.push_str(&o.stderr);
             sub.last_status = o.status;

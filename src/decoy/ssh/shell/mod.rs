@@ -19,6 +19,7 @@ mod builtins;
 mod date;
 mod disk;
 mod env;
+mod flow;
 mod fs;
 mod ls;
 mod net;
@@ -370,6 +371,13 @@ pub struct Shell {
     /// Jobs sent to the background so far, and the pid of the last (`$!`).
     jobs: u32,
     last_job: Option<u32>,
+    /// Loop turns taken by the line being run ([`flow::MAX_ITERATIONS`]).
+    turns: usize,
+    /// Functions the session defined.
+    functions: Arc<BTreeMap<String, Arc<Vec<flow::Item>>>>,
+    /// Lines typed into a block not yet closed (`if …; then` at the prompt): bash asks for
+    /// more with its `>` prompt and runs them together.
+    pending: String,
 }
 
 impl Shell {
@@ -398,6 +406,9 @@ impl Shell {
             script: None,
             jobs: 0,
             last_job: None,
+            turns: 0,
+            functions: Arc::default(),
+            pending: String::new(),
         }
     }
 
@@ -475,6 +486,9 @@ impl Shell {
     /// The prompt bash shows with the distribution's stock `.bashrc`; `color` when the
     /// terminal type asks for one (xterm-color, *-256color).
     pub fn prompt(&self, color: bool) -> String {
+        if !self.pending.is_empty() {
+            return "> ".into();
+        }
         let home = self.user.home();
         let dir = if self.cwd == home {
             "~".to_string()
@@ -500,68 +514,96 @@ impl Shell {
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
         self.remember(line);
         let mut out = Output::default();
-        let commands = split_commands(strip_comment(line));
-        // What the previous stage of a pipeline wrote, for this stage to read.
-        let mut piped: Option<String> = None;
-        for (i, &(cmd, sep, background)) in commands.iter().enumerate() {
-            let stdin = piped.take().filter(|_| sep == Sep::Pipe);
-            let skip = match sep {
-                Sep::And => out.status != 0,
-                Sep::Or => out.status == 0,
-                Sep::Then | Sep::Pipe => false,
-            };
-            if skip {
-                continue;
-            }
-            let cmd = self.substitute(cmd, &mut out);
-            let (words, redirects) = words(&cmd, self);
-            if words.is_empty() && redirects.is_empty() {
-                continue;
-            }
-            let shown = out.stdout.len();
-            let Some(plan) = self.open(&redirects, &mut out) else {
-                self.last_status = out.status;
-                continue;
-            };
-            let stdin = plan.stdin.clone().or(stdin);
-            let piped_on = commands.get(i + 1).is_some_and(|(_, s, _)| *s == Sep::Pipe);
-            self.to_tty =
-                self.interactive && self.depth == 0 && !piped_on && plan.out == Sink::Stdout;
-            if words.is_empty() {
-                // Redirections alone (`> file`) open their files and run nothing.
-                out.status = 0;
-            } else {
-                let words = self.expand_alias(words);
-                let wrote = out.stderr.len();
-                self.command(&words, stdin.as_deref(), &mut out);
-                let printed = out.stdout.split_off(shown);
-                let errors = out.stderr.split_off(wrote);
-                self.route(&printed, &plan.out, &mut out);
-                self.route(&errors, &plan.err, &mut out);
-            }
-            // What a stage writes into a pipe is read by the next stage, not shown.
-            if commands.get(i + 1).is_some_and(|(_, s, _)| *s == Sep::Pipe) {
-                piped = Some(out.stdout.split_off(shown));
-            }
-            // A job sent to the background has run here all the same (its output shows
-            // as it would, before what follows); its status is the `&`'s, 0. An
-            // interactive bash announces it.
-            if background {
-                self.jobs += 1;
-                let pid = self.session_pid() + 9 + 17 + self.line + self.jobs;
-                self.last_job = Some(pid);
-                if self.interactive && self.depth == 0 {
-                    let _ = writeln!(out.stderr, "[{}] {pid}", self.jobs);
-                }
-                out.status = 0;
-                out.exit = false;
-            }
-            self.last_status = out.status;
-            if out.exit {
-                break;
-            }
+        if self.depth == 0 {
+            self.turns = 0;
+        }
+        let text = without_comments(line);
+        match flow::parse(&split_commands(&text)) {
+            Ok(items) => self.run_items(&items, &mut out),
+            Err(e) => self.syntax_error(&e, line, &mut out),
         }
         out
+    }
+
+    /// A line typed into the session's shell (with a terminal or without one): a line that
+    /// leaves a block open is kept, and the next ones join it until the block closes.
+    pub fn run_input(&mut self, line: &str) -> Output {
+        let whole = if self.pending.is_empty() {
+            line.to_string()
+        } else {
+            format!("{}\n{line}", std::mem::take(&mut self.pending))
+        };
+        if whole.len() < MAX_LINE && !complete(&whole) {
+            self.remember(line);
+            self.pending = whole;
+            return Output {
+                status: self.last_status,
+                ..Output::default()
+            };
+        }
+        self.run(&whole)
+    }
+
+    /// Drops a block being typed (Ctrl-C at the `>` prompt).
+    pub fn cancel_input(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Runs one command of a list: its substitutions, words and redirections, then the
+    /// command. `stdin` is what the stage before it in a pipeline wrote.
+    fn simple(
+        &mut self,
+        cmd: &str,
+        stdin: Option<String>,
+        piped_on: bool,
+        background: bool,
+        out: &mut Output,
+    ) {
+        let cmd = self.substitute(cmd, out);
+        let (words, redirects) = words(&cmd, self);
+        if words.is_empty() && redirects.is_empty() {
+            return;
+        }
+        let shown = out.stdout.len();
+        let Some(plan) = self.open(&redirects, out) else {
+            self.last_status = out.status;
+            return;
+        };
+        let stdin = plan.stdin.clone().or(stdin);
+        self.to_tty = self.interactive && self.depth == 0 && !piped_on && plan.out == Sink::Stdout;
+        if words.is_empty() {
+            // Redirections alone (`> file`) open their files and run nothing.
+            out.status = 0;
+        } else {
+            let words = self.expand_alias(words);
+            let wrote = out.stderr.len();
+            self.command(&words, stdin.as_deref(), out);
+            let printed = out.stdout.split_off(shown);
+            let errors = out.stderr.split_off(wrote);
+            self.route(&printed, &plan.out, out);
+            self.route(&errors, &plan.err, out);
+        }
+        // A job sent to the background has run here all the same (its output shows as it
+        // would, before what follows); its status is the `&`'s, 0. An interactive bash
+        // announces it.
+        if background {
+            self.jobs += 1;
+            let pid = self.session_pid() + 9 + 17 + self.line + self.jobs;
+            self.last_job = Some(pid);
+            if self.interactive && self.depth == 0 {
+                let _ = writeln!(out.stderr, "[{}] {pid}", self.jobs);
+            }
+            out.status = 0;
+            out.exit = false;
+        }
+    }
+
+    /// Defines (or redefines) a function, within [`MAX_FUNCTIONS`].
+    fn define(&mut self, name: &str, body: Arc<Vec<flow::Item>>) {
+        let functions = Arc::make_mut(&mut self.functions);
+        if functions.len() < MAX_FUNCTIONS || functions.contains_key(name) {
+            functions.insert(name.to_string(), body);
+        }
     }
 
     /// The command with its first word replaced by the alias `.bashrc` sets for it, in an
@@ -806,6 +848,14 @@ impl Shell {
                 return;
             }
         };
+        if let Some(body) = self.functions.get(name).cloned() {
+            if self.depth < MAX_SUBSTITUTION_DEPTH {
+                self.depth += 1;
+                self.run_items(&body, out);
+                self.depth -= 1;
+            }
+            return;
+        }
         if builtins::handles(name) {
             return self.builtin(name, &args, stdin, out);
         }
@@ -2351,6 +2401,29 @@ enum Sep {
 
 /// Splits a line at `;`, `&&`, `||`, `|` and newlines outside quotes. A pipeline runs every
 /// stage; only the last stage's output is shown (nothing here reads its input).
+/// Most functions one session may define.
+const MAX_FUNCTIONS: usize = 32;
+
+/// Whether `text` closes every block it opens (a syntax error counts as complete: it is
+/// reported at once).
+fn complete(text: &str) -> bool {
+    !matches!(
+        flow::parse(&split_commands(&without_comments(text))),
+        Err(flow::ParseError::Incomplete)
+    )
+}
+
+/// `text` with each line's comment removed.
+fn without_comments(text: &str) -> String {
+    if !text.contains('#') {
+        return text.to_string();
+    }
+    text.split('\n')
+        .map(strip_comment)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `line` up to its comment: a `#` that begins a word, outside quotes (scripts, and bash's
 /// `interactive_comments`, on by default).
 fn strip_comment(line: &str) -> &str {
@@ -3257,6 +3330,50 @@ mod tests {
         );
         assert_eq!(term.run("cat nohup.out").stdout, "x\n");
         assert_eq!(run(&h, false, "nohup echo y").stdout, "y\n");
+    }
+
+    #[test]
+    fn compound_commands_run_and_fail_as_in_bash() {
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = root_shell(&h);
+        for line in [
+            "if [ -d tmp ]; then echo yes; else echo no; fi",
+            "if false; then echo a; elif true; then echo b; else echo c; fi; echo $?",
+            "if false; then echo a; fi; echo $?; if true; then false; fi; echo $?",
+            "for i in 1 2 3; do echo $i; done; for f in $(seq 2); do echo f$f; done; echo $i",
+            "for x in a b; do for y in 1 2; do echo $x$y; done; done | sort -r",
+            "while false; do echo x; done; echo $?; until true; do echo x; done; echo $?",
+            "{ echo a; echo b; } | wc -l; { echo c; }",
+            "f() { echo in-f; }; f; f; function g { echo g; }; g; h () { echo h; }; h",
+            "for i in a b; do echo $i; done && echo ok || echo no",
+            "if [ -f etc/passwd ] && [ -d tmp ]; then echo both; fi",
+            "echo 'if not a keyword'; echo if then fi done",
+            "fi; echo after",
+            "if true; then echo x",
+            "for i in 1 2; echo $i; done",
+            "done",
+            "echo 'if true' > tmp/m.sh; echo 'then echo multi' >> tmp/m.sh; echo fi >> tmp/m.sh; bash tmp/m.sh; sh tmp/m.sh",
+            "echo 'for i in 1 2' > tmp/l.sh; echo 'do' >> tmp/l.sh; echo 'echo $i' >> tmp/l.sh; echo 'done' >> tmp/l.sh; bash tmp/l.sh",
+            "printf 'if true\\nthen\\n' > tmp/bad.sh; bash tmp/bad.sh; echo $?",
+        ] {
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
+        }
+        // At the prompt, a block left open asks for more with `>` and runs once closed.
+        let mut term = Shell::new(h.clone(), h.users[0].clone(), true);
+        assert_eq!(term.run_input("for i in 1 2; do").stdout, "");
+        assert_eq!(term.prompt(false), "> ");
+        assert_eq!(term.run_input("echo $i").stdout, "");
+        assert_eq!(term.run_input("done").stdout, "1\n2\n");
+        assert_ne!(term.prompt(false), "> ");
+        assert_eq!(term.run_input("if true; then").stdout, "");
+        term.cancel_input();
+        assert_ne!(term.prompt(false), "> ");
+        let o = term.run_input("fi");
+        assert_eq!(o.stderr, "-bash: syntax error near unexpected token `fi'\n");
+        // Loops end: a line takes at most MAX_ITERATIONS turns.
+        let o = term.run_input("while true; do echo y; done | wc -l");
+        assert_eq!(o.stdout, format!("{}\n", flow::MAX_ITERATIONS));
     }
 
     #[test]

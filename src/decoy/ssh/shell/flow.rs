@@ -1,0 +1,412 @@
+//! bash's compound commands: `if`/`elif`/`else`/`fi`, `for NAME [in WORDS]; do …; done`,
+//! `while`/`until`, `{ …; }` groups, and functions (`name() { …; }`). A shell where `if` is
+//! "command not found" breaks every script at its first test, and bots' scripts are little
+//! else. A line is cut into commands by [`super::split_commands`]; a reserved word that begins
+//! a command opens or closes a block, and the blocks are parsed into [`Node`]s. Input that
+//! leaves a block open is incomplete (bash's `>` prompt, or a script's next lines); a word out
+//! of place is bash's syntax error. Loops stop after [`MAX_ITERATIONS`] turns: a real
+//! `while true` would run until the intruder gives up, and here nothing runs.
+
+use std::sync::Arc;
+
+use super::{Output, Sep, Shell};
+
+/// Turns of all loops one line may take.
+pub(super) const MAX_ITERATIONS: usize = 1000;
+
+/// One command of a list, with the separator before it.
+#[derive(Clone, Debug)]
+pub(super) struct Item {
+    pub sep: Sep,
+    pub node: Node,
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Node {
+    /// A simple command (or pipeline stage) as typed; sent to the background when `true`.
+    Simple(String, bool),
+    If {
+        arms: Vec<(Vec<Item>, Vec<Item>)>,
+        otherwise: Option<Vec<Item>>,
+    },
+    For {
+        var: String,
+        /// The words after `in`, unexpanded; `None` without `in` (the positional
+        /// parameters, of which there are none).
+        list: Option<String>,
+        body: Vec<Item>,
+    },
+    While {
+        until: bool,
+        cond: Vec<Item>,
+        body: Vec<Item>,
+    },
+    Group(Vec<Item>),
+    Function(String, Arc<Vec<Item>>),
+}
+
+/// Why a line does not parse.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ParseError {
+    /// A block is still open: more lines are needed.
+    Incomplete,
+    /// A reserved word where none may be: bash's "syntax error near unexpected token".
+    Unexpected(String),
+}
+
+/// A command of the line, cut at its reserved words.
+enum Tok {
+    Word(&'static str, Sep),
+    Cmd(String, Sep, bool),
+}
+
+const OPENERS: &[&str] = &["if", "then", "elif", "else", "while", "until", "do", "{"];
+const CLOSERS: &[&str] = &["fi", "done", "}"];
+
+/// The reserved word `cmd` begins with, and what follows it.
+fn reserved(cmd: &str) -> Option<(&'static str, &str)> {
+    let t = cmd.trim_start();
+    let end = t.find([' ', '\t']).unwrap_or(t.len());
+    let word = OPENERS
+        .iter()
+        .chain(CLOSERS)
+        .chain(&["for"])
+        .find(|w| **w == &t[..end])?;
+    Some((word, &t[end..]))
+}
+
+/// `name()` or `function name` at the start of `cmd`: the function's name and the rest.
+fn function_head(cmd: &str) -> Option<(&str, &str)> {
+    let t = cmd.trim_start();
+    let (name, rest) = if let Some(r) = t.strip_prefix("function ") {
+        let r = r.trim_start();
+        let end = r.find([' ', '\t', '(']).unwrap_or(r.len());
+        let rest = r[end..].trim_start();
+        (&r[..end], rest.strip_prefix("()").unwrap_or(rest))
+    } else {
+        let open = t.find('(')?;
+        let rest = t[open..]
+            .strip_prefix('(')?
+            .trim_start()
+            .strip_prefix(')')?;
+        (t[..open].trim_end(), rest)
+    };
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !name.as_bytes()[0].is_ascii_digit();
+    ok.then_some((name, rest))
+}
+
+fn tokens(pieces: &[(&str, Sep, bool)]) -> Vec<Tok> {
+    let mut toks = Vec::new();
+    for &(piece, sep, bg) in pieces {
+        let (mut rest, mut sep) = (piece, sep);
+        loop {
+            if let Some((name, after)) = function_head(rest) {
+                toks.push(Tok::Word("function", sep));
+                toks.push(Tok::Cmd(name.to_string(), Sep::Then, false));
+                (rest, sep) = (after, Sep::Then);
+                continue;
+            }
+            match reserved(rest) {
+                Some(("for", after)) => {
+                    toks.push(Tok::Word("for", sep));
+                    toks.push(Tok::Cmd(after.trim().to_string(), Sep::Then, false));
+                    break;
+                }
+                Some((w, after)) => {
+                    toks.push(Tok::Word(w, sep));
+                    (rest, sep) = (after, Sep::Then);
+                }
+                None => {
+                    if !rest.trim().is_empty() {
+                        toks.push(Tok::Cmd(rest.to_string(), sep, bg));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    toks
+}
+
+/// Parses the commands of a line (or of several, joined) into a list.
+pub(super) fn parse(pieces: &[(&str, Sep, bool)]) -> Result<Vec<Item>, ParseError> {
+    let toks = tokens(pieces);
+    let mut at = 0;
+    let (items, stop) = list(&toks, &mut at, &[])?;
+    match stop {
+        None => Ok(items),
+        Some(w) => Err(ParseError::Unexpected(w.into())),
+    }
+}
+
+/// Reads items until one of the reserved words in `until` (returned), or the end.
+fn list(
+    toks: &[Tok],
+    at: &mut usize,
+    until: &[&str],
+) -> Result<(Vec<Item>, Option<&'static str>), ParseError> {
+    let mut items = Vec::new();
+    while let Some(t) = toks.get(*at) {
+        *at += 1;
+        let (word, sep) = match t {
+            Tok::Cmd(text, sep, bg) => {
+                items.push(Item {
+                    sep: *sep,
+                    node: Node::Simple(text.clone(), *bg),
+                });
+                continue;
+            }
+            Tok::Word(w, sep) => (*w, *sep),
+        };
+        if until.contains(&word) {
+            return Ok((items, Some(word)));
+        }
+        let node = match word {
+            "if" => {
+                let mut arms = Vec::new();
+                let mut otherwise = None;
+                loop {
+                    let (cond, _) = expect(toks, at, &["then"])?;
+                    let (body, stop) = expect(toks, at, &["elif", "else", "fi"])?;
+                    arms.push((cond, body));
+                    match stop {
+                        "elif" => continue,
+                        "else" => {
+                            otherwise = Some(expect(toks, at, &["fi"])?.0);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                Node::If { arms, otherwise }
+            }
+            "for" => {
+                let header = match toks.get(*at) {
+                    Some(Tok::Cmd(h, ..)) => {
+                        *at += 1;
+                        h.clone()
+                    }
+                    _ => return Err(ParseError::Unexpected("newline".into())),
+                };
+                let mut words = header.split_whitespace();
+                let var = words.next().unwrap_or_default().to_string();
+                let list = match words.next() {
+                    Some("in") => Some(words.collect::<Vec<_>>().join(" ")),
+                    Some(other) => return Err(ParseError::Unexpected(other.into())),
+                    None => None,
+                };
+                expect_word(toks, at, "do")?;
+                let (body, _) = expect(toks, at, &["done"])?;
+                Node::For { var, list, body }
+            }
+            "while" | "until" => {
+                let (cond, _) = expect(toks, at, &["do"])?;
+                let (body, _) = expect(toks, at, &["done"])?;
+                Node::While {
+                    until: word == "until",
+                    cond,
+                    body,
+                }
+            }
+            "{" => Node::Group(expect(toks, at, &["}"])?.0),
+            "function" => {
+                let name = match toks.get(*at) {
+                    Some(Tok::Cmd(n, ..)) => n.clone(),
+                    _ => return Err(ParseError::Unexpected("(".into())),
+                };
+                *at += 1;
+                match toks.get(*at) {
+                    Some(Tok::Word("{", _)) => *at += 1,
+                    None => return Err(ParseError::Incomplete),
+                    Some(Tok::Word(w, _)) => return Err(ParseError::Unexpected((*w).into())),
+                    Some(Tok::Cmd(c, ..)) => {
+                        let first = c.split_whitespace().next().unwrap_or_default();
+                        return Err(ParseError::Unexpected(first.into()));
+                    }
+                }
+                Node::Function(name, Arc::new(expect(toks, at, &["}"])?.0))
+            }
+            other => return Err(ParseError::Unexpected(other.into())),
+        };
+        items.push(Item { sep, node });
+    }
+    if until.is_empty() {
+        Ok((items, None))
+    } else {
+        Err(ParseError::Incomplete)
+    }
+}
+
+/// A list ended by one of `until`: the list and the word that ended it.
+fn expect(
+    toks: &[Tok],
+    at: &mut usize,
+    until: &[&str],
+) -> Result<(Vec<Item>, &'static str), ParseError> {
+    match list(toks, at, until)? {
+        (items, Some(w)) => Ok((items, w)),
+        (_, None) => Err(ParseError::Incomplete),
+    }
+}
+
+fn expect_word(toks: &[Tok], at: &mut usize, word: &str) -> Result<(), ParseError> {
+    match toks.get(*at) {
+        Some(Tok::Word(w, _)) if *w == word => {
+            *at += 1;
+            Ok(())
+        }
+        Some(Tok::Word(w, _)) => Err(ParseError::Unexpected((*w).into())),
+        Some(Tok::Cmd(c, ..)) => Err(ParseError::Unexpected(
+            c.split_whitespace().next().unwrap_or_default().into(),
+        )),
+        None => Err(ParseError::Incomplete),
+    }
+}
+
+impl Shell {
+    /// Runs a parsed list: `&&` and `||` look at the status before them, a pipe hands what
+    /// the stage before it wrote to the next.
+    pub(super) fn run_items(&mut self, items: &[Item], out: &mut Output) {
+        let mut piped: Option<String> = None;
+        for (i, item) in items.iter().enumerate() {
+            let stdin = piped.take().filter(|_| item.sep == Sep::Pipe);
+            let skip = match item.sep {
+                Sep::And => out.status != 0,
+                Sep::Or => out.status == 0,
+                Sep::Then | Sep::Pipe => false,
+            };
+            if skip {
+                continue;
+            }
+            let piped_on = items.get(i + 1).is_some_and(|n| n.sep == Sep::Pipe);
+            let shown = out.stdout.len();
+            match &item.node {
+                Node::Simple(cmd, background) => {
+                    self.simple(cmd, stdin, piped_on, *background, out);
+                }
+                Node::If { arms, otherwise } => {
+                    let mut ran = false;
+                    for (cond, body) in arms {
+                        self.run_items(cond, out);
+                        if out.exit {
+                            return;
+                        }
+                        if out.status == 0 {
+                            self.run_items(body, out);
+                            ran = true;
+                            break;
+                        }
+                    }
+                    match otherwise {
+                        Some(body) if !ran => self.run_items(body, out),
+                        None if !ran => out.status = 0,
+                        _ => {}
+                    }
+                }
+                Node::For { var, list, body } => {
+                    let words = match list {
+                        Some(l) => {
+                            let l = self.substitute(l, out);
+                            super::words(&l, self).0
+                        }
+                        None => Vec::new(),
+                    };
+                    out.status = 0;
+                    for w in words {
+                        if !self.turn() {
+                            break;
+                        }
+                        self.set_var(var, &w);
+                        self.run_items(body, out);
+                        if out.exit {
+                            return;
+                        }
+                    }
+                }
+                Node::While { until, cond, body } => {
+                    let mut status = 0;
+                    while self.turn() {
+                        self.run_items(cond, out);
+                        if out.exit || (out.status == 0) == *until {
+                            break;
+                        }
+                        self.run_items(body, out);
+                        status = out.status;
+                        if out.exit {
+                            return;
+                        }
+                    }
+                    out.status = status;
+                }
+                Node::Group(body) => self.run_items(body, out),
+                Node::Function(name, body) => {
+                    self.define(name, body.clone());
+                    out.status = 0;
+                }
+            }
+            if piped_on {
+                piped = Some(out.stdout.split_off(shown));
+            }
+            self.last_status = out.status;
+            if out.exit || out.stdout.len() + out.stderr.len() > 256 << 10 {
+                break;
+            }
+        }
+    }
+
+    /// Counts one loop turn; `false` once the line has taken its share.
+    fn turn(&mut self) -> bool {
+        self.turns += 1;
+        self.turns <= MAX_ITERATIONS
+    }
+
+    /// bash's answer to a line that does not parse (status 2).
+    pub(super) fn syntax_error(&self, e: &ParseError, text: &str, out: &mut Output) {
+        let message = match e {
+            ParseError::Unexpected(t) => format!("syntax error near unexpected token `{t}'"),
+            ParseError::Incomplete => "syntax error: unexpected end of file".into(),
+        };
+        let text = if self.interactive && self.depth == 0 {
+            format!("-bash: {message}\n")
+        } else if self.dash {
+            format!(
+                "{}: {}: Syntax error: {}\n",
+                self.zero(),
+                self.line,
+                dash_wording(e)
+            )
+        } else {
+            let zero = if self.script.is_some() {
+                self.zero()
+            } else {
+                "bash: -c"
+            };
+            // The end of the file is on the line after the last one.
+            let line = match e {
+                ParseError::Incomplete => self.line + text.lines().count() as u32,
+                ParseError::Unexpected(_) => self.line,
+            };
+            let mut t = format!("{zero}: line {line}: {message}\n");
+            // A misplaced word: bash shows the line it was on.
+            if matches!(e, ParseError::Unexpected(_)) {
+                let shown = text.lines().last().unwrap_or_default();
+                t.push_str(&format!("{zero}: line {line}: `{shown}'\n"));
+            }
+            t
+        };
+        out.stderr.push_str(&text);
+        out.status = 2;
+    }
+}
+
+/// dash's words for the same errors.
+fn dash_wording(e: &ParseError) -> String {
+    match e {
+        ParseError::Unexpected(t) => format!("\"{t}\" unexpected"),
+        ParseError::Incomplete => "end of file unexpected".into(),
+    }
+}
