@@ -26,8 +26,6 @@ const QUIET: &[&str] = &[
     "readonly",
     "shift",
     "return",
-    "break",
-    "continue",
     "let",
     "times",
     "enable",
@@ -52,7 +50,7 @@ const QUIET: &[&str] = &[
 pub(super) const BUILTINS: &[&str] = &[
     "cd", "pwd", "echo", "exit", "export", "unset", "history", "true", "false", ":", "test", "[",
     "printf", "kill", "type", "command", "read", "eval", "source", ".", "umask", "ulimit", "wait",
-    "exec",
+    "exec", "break", "continue",
 ];
 
 /// Whether `name` is a builtin this module answers.
@@ -190,6 +188,26 @@ impl Shell {
                 }
             }
             "umask" => out.stdout.push_str("0022\n"),
+            "break" | "continue" => {
+                let n = args.first().map_or(Some(1), |a| a.parse::<u32>().ok());
+                match n {
+                    // Outside a loop bash says so and goes on (status 0).
+                    Some(_) if self.loops == 0 => {
+                        let why =
+                            format!("{name}: only meaningful in a `for', `while', or `until' loop");
+                        out.stderr.push_str(&self.builtin_error(&why));
+                    }
+                    Some(n) if n > 0 => {
+                        self.breaking = Some((name == "continue", n.min(self.loops)));
+                    }
+                    _ => {
+                        let shown: String = args[0].chars().take(64).collect();
+                        let why = format!("{name}: {shown}: loop count out of range");
+                        out.stderr.push_str(&self.builtin_error(&why));
+                        out.status = 1;
+                    }
+                }
+            }
             "ulimit" => out.stdout.push_str(ulimit(args)),
             _ => {}
         }

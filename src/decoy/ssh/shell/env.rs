@@ -351,7 +351,7 @@ impl Shell {
             out.stdout.push_str(&o.stdout);
             out.stderr.push_str(&o.stderr);
             sub.last_status = o.status;
-            if o.exit {
+            if o.exit || sub.aborted {
                 break;
             }
             if out.stdout.len() + out.stderr.len() > 64 << 10 {

@@ -316,19 +316,22 @@ impl Shell {
                         None => Vec::new(),
                     };
                     out.status = 0;
+                    self.loops += 1;
                     for w in words {
                         if !self.turn() {
                             break;
                         }
                         self.set_var(var, &w);
                         self.run_items(body, out);
-                        if out.exit {
-                            return;
+                        if out.exit || self.aborted || self.leave_loop() {
+                            break;
                         }
                     }
+                    self.loops -= 1;
                 }
                 Node::While { until, cond, body } => {
                     let mut status = 0;
+                    self.loops += 1;
                     while self.turn() {
                         self.run_items(cond, out);
                         if out.exit || (out.status == 0) == *until {
@@ -336,10 +339,11 @@ impl Shell {
                         }
                         self.run_items(body, out);
                         status = out.status;
-                        if out.exit {
-                            return;
+                        if out.exit || self.aborted || self.leave_loop() {
+                            break;
                         }
                     }
+                    self.loops -= 1;
                     out.status = status;
                 }
                 Node::Group(body) => self.run_items(body, out),
@@ -352,8 +356,26 @@ impl Shell {
                 piped = Some(out.stdout.split_off(shown));
             }
             self.last_status = out.status;
-            if out.exit || out.stdout.len() + out.stderr.len() > 256 << 10 {
+            if out.exit
+                || self.aborted
+                || self.breaking.is_some()
+                || out.stdout.len() + out.stderr.len() > 256 << 10
+            {
                 break;
+            }
+        }
+    }
+
+    /// After a loop's body: whether `break` (or a `continue` meant for a loop further out)
+    /// ends this loop. A `continue` for this one is used up and the loop goes on.
+    fn leave_loop(&mut self) -> bool {
+        match self.breaking.take() {
+            None => false,
+            Some((true, 1)) => false,
+            Some((_, 1)) => true,
+            Some((cont, n)) => {
+                self.breaking = Some((cont, n - 1));
+                true
             }
         }
     }
