@@ -43,6 +43,12 @@ pub(super) enum Node {
     },
     Group(Vec<Item>),
     Function(String, Arc<Vec<Item>>),
+    Case {
+        /// The word matched, unexpanded.
+        subject: String,
+        /// Each arm's glob patterns and commands.
+        arms: Vec<(Vec<String>, Vec<Item>)>,
+    },
 }
 
 /// Why a line does not parse.
@@ -58,10 +64,14 @@ pub(super) enum ParseError {
 enum Tok {
     Word(&'static str, Sep),
     Cmd(String, Sep, bool),
+    /// `case WORD in`: the word.
+    Case(String, Sep),
+    /// The patterns that open an arm of `case` (`a|b)`).
+    Patterns(Vec<String>),
 }
 
 const OPENERS: &[&str] = &["if", "then", "elif", "else", "while", "until", "do", "{"];
-const CLOSERS: &[&str] = &["fi", "done", "}"];
+const CLOSERS: &[&str] = &["fi", "done", "}", "esac"];
 
 /// The reserved word `cmd` begins with, and what follows it.
 fn reserved(cmd: &str) -> Option<(&'static str, &str)> {
@@ -99,11 +109,105 @@ fn function_head(cmd: &str) -> Option<(&str, &str)> {
     ok.then_some((name, rest))
 }
 
+/// `case WORD in` at the start of `cmd`: the word and what follows `in` (all of the rest
+/// when `in` is missing, which the parser then refuses).
+fn case_head(cmd: &str) -> Option<(&str, &str)> {
+    let t = cmd.trim_start().strip_prefix("case")?;
+    if !t.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let t = t.trim_start();
+    // The word ends at a blank outside quotes and `$(...)`.
+    let (mut depth, mut quote) = (0u32, None);
+    let end = t
+        .char_indices()
+        .find(|&(_, c)| {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => depth = depth.saturating_sub(1),
+                (None, c) if c.is_whitespace() && depth == 0 => return true,
+                _ => {}
+            }
+            false
+        })
+        .map_or(t.len(), |(i, _)| i);
+    let (subject, rest) = (&t[..end], t[end..].trim_start());
+    let rest = match rest.strip_prefix("in") {
+        Some(r) if r.is_empty() || r.starts_with(char::is_whitespace) => r,
+        _ => rest,
+    };
+    Some((subject, rest))
+}
+
+/// The patterns opening an arm of `case` at the start of `piece`, and what follows them.
+fn arm_head(piece: &str) -> Option<(Vec<String>, &str)> {
+    let t = piece.trim_start();
+    let t = t.strip_prefix('(').unwrap_or(t);
+    let close = t.find(')')?;
+    let patterns = t[..close]
+        .split('|')
+        .map(|p| p.trim().to_string())
+        .collect();
+    Some((patterns, &t[close + 1..]))
+}
+
 fn tokens(pieces: &[(&str, Sep, bool)]) -> Vec<Tok> {
     let mut toks = Vec::new();
-    for &(piece, sep, bg) in pieces {
+    // After `case WORD in` and after `;;`, a piece begins with an arm's patterns.
+    let mut arm_next = false;
+    let mut i = 0;
+    while i < pieces.len() {
+        let (first, sep, bg) = pieces[i];
+        i += 1;
+        // `a|b)` was cut at its `|` as if it were a pipe: joined again.
+        let mut joined = first.to_string();
+        let open_arm = |t: &str, arm_next: bool| {
+            if arm_next {
+                !t.contains(')') && reserved(t).is_none_or(|(w, _)| w != "esac")
+            } else {
+                case_head(t).is_some_and(|(_, r)| !r.trim().is_empty() && !r.contains(')'))
+            }
+        };
+        while open_arm(&joined, arm_next) && pieces.get(i).is_some_and(|p| p.1 == Sep::Pipe) {
+            joined.push('|');
+            joined.push_str(pieces[i].0);
+            i += 1;
+        }
+        let piece = joined.as_str();
         let (mut rest, mut sep) = (piece, sep);
+        if piece == ";;" {
+            toks.push(Tok::Word(";;", sep));
+            arm_next = true;
+            continue;
+        }
+        if arm_next && !piece.trim().is_empty() {
+            if reserved(piece).is_some_and(|(w, _)| w == "esac") {
+                arm_next = false;
+            } else if let Some((patterns, after)) = arm_head(piece) {
+                toks.push(Tok::Patterns(patterns));
+                (rest, sep, arm_next) = (after, Sep::Then, false);
+            }
+        }
         loop {
+            if let Some((subject, after_in)) = case_head(rest) {
+                toks.push(Tok::Case(subject.to_string(), sep));
+                (rest, sep, arm_next) = (after_in, Sep::Then, true);
+                if rest.trim().is_empty() {
+                    break;
+                }
+                // An arm may begin on the same line (`case $x in a) …`), or `esac` end it.
+                arm_next = false;
+                if reserved(rest).is_none_or(|(w, _)| w != "esac")
+                    && let Some((patterns, body)) = arm_head(rest)
+                {
+                    toks.push(Tok::Patterns(patterns));
+                    rest = body;
+                }
+                continue;
+            }
             if let Some((name, after)) = function_head(rest) {
                 toks.push(Tok::Word("function", sep));
                 toks.push(Tok::Cmd(name.to_string(), Sep::Then, false));
@@ -161,6 +265,44 @@ fn list(
                 continue;
             }
             Tok::Word(w, sep) => (*w, *sep),
+            Tok::Case(subject, sep) => {
+                let mut arms = Vec::new();
+                loop {
+                    match toks.get(*at) {
+                        Some(Tok::Patterns(p)) => {
+                            *at += 1;
+                            let (body, stop) = expect(toks, at, &[";;", "esac"])?;
+                            arms.push((p.clone(), body));
+                            if stop == "esac" {
+                                break;
+                            }
+                        }
+                        Some(Tok::Word("esac", _)) => {
+                            *at += 1;
+                            break;
+                        }
+                        Some(Tok::Word(w, _)) => return Err(ParseError::Unexpected((*w).into())),
+                        Some(Tok::Cmd(c, ..)) => {
+                            let first = c.split_whitespace().next().unwrap_or_default();
+                            return Err(ParseError::Unexpected(first.into()));
+                        }
+                        Some(Tok::Case(..)) => return Err(ParseError::Unexpected("case".into())),
+                        None => return Err(ParseError::Incomplete),
+                    }
+                }
+                items.push(Item {
+                    sep: *sep,
+                    node: Node::Case {
+                        subject: subject.clone(),
+                        arms,
+                    },
+                });
+                continue;
+            }
+            Tok::Patterns(p) => {
+                let first = p.first().cloned().unwrap_or_default();
+                return Err(ParseError::Unexpected(format!("{first})")));
+            }
         };
         if until.contains(&word) {
             return Ok((items, Some(word)));
@@ -227,6 +369,9 @@ fn list(
                         let first = c.split_whitespace().next().unwrap_or_default();
                         return Err(ParseError::Unexpected(first.into()));
                     }
+                    Some(Tok::Case(..) | Tok::Patterns(_)) => {
+                        return Err(ParseError::Unexpected("case".into()));
+                    }
                 }
                 Node::Function(name, Arc::new(expect(toks, at, &["}"])?.0))
             }
@@ -263,6 +408,8 @@ fn expect_word(toks: &[Tok], at: &mut usize, word: &str) -> Result<(), ParseErro
         Some(Tok::Cmd(c, ..)) => Err(ParseError::Unexpected(
             c.split_whitespace().next().unwrap_or_default().into(),
         )),
+        Some(Tok::Case(..)) => Err(ParseError::Unexpected("case".into())),
+        Some(Tok::Patterns(p)) => Err(ParseError::Unexpected(p.join("|"))),
         None => Err(ParseError::Incomplete),
     }
 }
@@ -347,6 +494,23 @@ impl Shell {
                     out.status = status;
                 }
                 Node::Group(body) => self.run_items(body, out),
+                Node::Case { subject, arms } => {
+                    let subject = self.substitute(subject, out);
+                    let subject = super::words(&subject, self).0.join(" ");
+                    out.status = 0;
+                    let chosen = arms.iter().find(|(patterns, _)| {
+                        patterns.iter().any(|p| {
+                            let p = super::words(p, self).0.join(" ");
+                            glob(
+                                &p.chars().collect::<Vec<_>>(),
+                                &subject.chars().collect::<Vec<_>>(),
+                            )
+                        })
+                    });
+                    if let Some((_, body)) = chosen {
+                        self.run_items(body, out);
+                    }
+                }
                 Node::Function(name, body) => {
                     self.define(name, body.clone());
                     out.status = 0;
@@ -431,4 +595,62 @@ fn dash_wording(e: &ParseError) -> String {
         ParseError::Unexpected(t) => format!("\"{t}\" unexpected"),
         ParseError::Incomplete => "end of file unexpected".into(),
     }
+}
+
+/// Whether `s` matches the shell pattern `p` (`*`, `?`, `[...]` with `!`/`^` and ranges).
+/// Backtracks to the last `*` only, so it takes at most `p.len() * s.len()` steps.
+fn glob(p: &[char], s: &[char]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, si));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(1),
+            Some('[') => bracket(&p[pi..], s[si]),
+            Some('\\') if pi + 1 < p.len() => (p[pi + 1] == s[si]).then_some(2),
+            Some(&c) => (c == s[si]).then_some(1),
+            None => None,
+        };
+        match step {
+            Some(n) => {
+                pi += n;
+                si += 1;
+            }
+            None => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A bracket expression at the start of `p` against `c`: the pattern characters it takes
+/// when `c` matches. An unclosed `[` is a plain character.
+fn bracket(p: &[char], c: char) -> Option<usize> {
+    let negate = matches!(p.get(1), Some('!' | '^'));
+    let mut i = 1 + usize::from(negate);
+    let first = i;
+    let mut hit = false;
+    while i < p.len() && (p[i] != ']' || i == first) {
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
+            hit |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            hit |= p[i] == c;
+            i += 1;
+        }
+    }
+    if i >= p.len() {
+        return (c == '[').then_some(1);
+    }
+    (hit != negate).then_some(i + 1)
 }

@@ -2504,6 +2504,14 @@ fn split_commands(line: &str) -> Vec<(&str, Sep, bool)> {
                         i = end;
                     }
                 }
+                // `;;` ends an arm of `case`: kept as a command of its own for the parser.
+                b';' if b.get(i + 1) == Some(&b';') => {
+                    out.push((&line[start..i], sep, false));
+                    out.push((";;", Sep::Then, false));
+                    sep = Sep::Then;
+                    i += 1;
+                    start = i + 1;
+                }
                 b';' | b'\n' => {
                     out.push((&line[start..i], sep, false));
                     sep = Sep::Then;
@@ -3432,6 +3440,14 @@ mod tests {
             "for i in a b; do for j in 1 2; do [ $j = 2 ] && continue 2; echo $i$j; done; done; break; echo ok",
             "n=5; echo ${n:-d} ${m:-d} ${#n} ${m:=z} ${n:+set} ${q:+x}. ${e-unset} ${HOME}",
             "e=; echo [${e:-empty}] [${e-empty}] [${e:+x}] [${e+x}]",
+            "case abc in a*) echo A;; *) echo B;; esac",
+            "case $(uname -m) in x86_64) echo amd;; arm*|aarch64) echo arm;; esac",
+            "x=zz; case $x in a) echo a;; [xyz]?) echo br;; esac; echo $?; case q in a) echo a;; esac; echo $?",
+            "case abc in (abc) echo paren;; esac; case x in x) echo one; echo two;; esac; case x in x) echo last; esac",
+            "case x in x) echo y;; esac | wc -l; case x in [!a-c]) echo neg;; esac",
+            "case x in",
+            "case b in a|b) echo ab;; esac; case c in a) echo a;; b|c|d) echo bcd;; esac",
+            "printf 'case $1 in\\n  *) echo any;;\\nesac\\n' > tmp/c.sh; bash tmp/c.sh",
         ] {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
