@@ -599,7 +599,7 @@ fn dash_wording(e: &ParseError) -> String {
 
 /// Whether `s` matches the shell pattern `p` (`*`, `?`, `[...]` with `!`/`^` and ranges).
 /// Backtracks to the last `*` only, so it takes at most `p.len() * s.len()` steps.
-fn glob(p: &[char], s: &[char]) -> bool {
+pub(super) fn glob(p: &[char], s: &[char]) -> bool {
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {

@@ -20,6 +20,7 @@ mod builtins;
 mod date;
 mod disk;
 mod env;
+mod find;
 mod flow;
 mod fs;
 mod ls;
@@ -1003,6 +1004,7 @@ impl Shell {
             "touch" => self.touch(&args, out),
             "rm" => self.rm(&args, out),
             "cp" | "mv" => self.transfer(name, &args, out),
+            "find" => self.find(&args, out),
             "basename" | "dirname" | "cut" | "sort" | "uniq" | "tr" | "seq" | "tee" | "md5sum"
             | "sha256sum" | "base64" | "yes" | "nohup" => self.text_tool(name, &args, stdin, out),
             "chmod" | "chown" | "chgrp" => self.change(name, &args, out),
@@ -1736,6 +1738,7 @@ const PROGRAMS: &[Program] = &[
     program("echo", 43_856, 1_663_687_647),
     program("env", 48_536, 1_663_687_647),
     program("false", 35_664, 1_663_687_647),
+    program("find", 224_848, 1_673_201_273),
     program("free", 26_936, 1_671_429_998),
     program("grep", 203_152, 1_674_571_380),
     program("groups", 43_920, 1_663_687_647),
@@ -3466,6 +3469,36 @@ mod tests {
         // Loops end: a line takes at most MAX_ITERATIONS turns.
         let o = term.run_input("while true; do echo y; done | wc -l");
         assert_eq!(o.stdout, format!("{}\n", flow::MAX_ITERATIONS));
+    }
+
+    #[test]
+    fn find_walks_the_host_as_findutils_walks_it() {
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = root_shell(&h);
+        for line in [
+            "find etc -maxdepth 1 -name 'host*' | sort",
+            "mkdir -p tmp/a/b; touch tmp/a/b/f tmp/x.sh; find tmp | sort; find tmp -type f | sort",
+            "find home -type f | sort; find home root -maxdepth 1 -type d | sort",
+            "find etc/ssh -iname '*KEY*' | sort; find tmp -mindepth 2 | sort; find tmp -name '*.sh'",
+            "find nope; echo $?; find etc -frob; find etc -maxdepth x; find etc -type q; find etc -name",
+        ] {
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
+        }
+        // A user is kept out of root's folders, as findutils words it.
+        let o = run(&h, false, "find /root /home -maxdepth 1");
+        assert_eq!(o.stdout, "/root\n/home\n/home/deploy\n");
+        assert_eq!(o.stderr, "find: \u{2018}/root\u{2019}: Permission denied\n");
+        assert_eq!(o.status, 1);
+        assert_eq!(
+            run(
+                &h,
+                false,
+                "find /home -user deploy -name '.*' -maxdepth 2 | head -1"
+            )
+            .stdout,
+            "/home/deploy/.bash_logout\n"
+        );
     }
 
     #[test]
