@@ -531,6 +531,20 @@ impl Shell {
             self.breaking = None;
         }
         let text = without_comments(line);
+        let (text, unclosed) = heredocs(&text);
+        for (at, delim) in unclosed {
+            // dash takes the end of the input as the delimiter without a word.
+            if self.dash {
+                continue;
+            }
+            let warning = format!(
+                "warning: here-document at line {} delimited by end-of-file (wanted `{delim}')",
+                self.line as usize + at
+            );
+            // Reported on the input's last line.
+            let end = self.line as usize + line.lines().count().max(1) - 1;
+            let _ = writeln!(out.stderr, "{}: line {end}: {warning}", self.zero());
+        }
         match flow::parse(&split_commands(&text)) {
             Ok(items) => self.run_items(&items, &mut out),
             Err(e) => self.syntax_error(&e, line, &mut out),
@@ -2440,13 +2454,127 @@ enum Sep {
 /// Most functions one session may define.
 const MAX_FUNCTIONS: usize = 32;
 
-/// Whether `text` closes every block it opens (a syntax error counts as complete: it is
-/// reported at once).
+/// Whether `text` closes every block and here-document it opens (a syntax error counts
+/// as complete: it is reported at once).
 fn complete(text: &str) -> bool {
-    !matches!(
-        flow::parse(&split_commands(&without_comments(text))),
-        Err(flow::ParseError::Incomplete)
-    )
+    let (text, unclosed) = heredocs(&without_comments(text));
+    unclosed.is_empty()
+        && !matches!(
+            flow::parse(&split_commands(&text)),
+            Err(flow::ParseError::Incomplete)
+        )
+}
+
+/// Takes the bodies of here-documents (`<<WORD`, `<<-WORD`, `<<'WORD'`) out of the lines
+/// after their operators and puts each in place of its operator as a here-string of the
+/// same text (double-quoted, so that `$NAME` expands, unless the word was quoted). Returns
+/// the rewritten text and, for each body the text ends before its delimiter, the index of
+/// its operator's line and the word wanted.
+fn heredocs(text: &str) -> (String, Vec<(usize, String)>) {
+    if !text.contains("<<") {
+        return (text.to_string(), Vec::new());
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let (mut done, mut unclosed) = (Vec::with_capacity(lines.len()), Vec::new());
+    let mut i = 0;
+    while i < lines.len() {
+        let at = i;
+        let mut line = lines[i].to_string();
+        i += 1;
+        while let Some((range, delim, strip, quoted)) = heredoc_operator(&line) {
+            let mut body = Vec::new();
+            let mut closed = false;
+            while i < lines.len() {
+                let l = lines[i];
+                i += 1;
+                let l = if strip { l.trim_start_matches('\t') } else { l };
+                if l == delim {
+                    closed = true;
+                    break;
+                }
+                body.push(l);
+            }
+            if !closed {
+                unclosed.push((at, delim.clone()));
+            }
+            let body = body.join("\n");
+            let replacement = if body.is_empty() {
+                " </dev/null".to_string()
+            } else if quoted {
+                format!("<<<'{}'", body.replace('\'', "'\\''"))
+            } else {
+                format!("<<<\"{}\"", body.replace('"', "\\\""))
+            };
+            line.replace_range(range, &replacement);
+        }
+        done.push(line);
+    }
+    (done.join("\n"), unclosed)
+}
+
+/// The first here-document operator in `line` outside quotes and parentheses: its byte
+/// range (word included), the word, whether tabs are stripped (`<<-`), whether the word was
+/// quoted.
+fn heredoc_operator(line: &str) -> Option<(std::ops::Range<usize>, String, bool, bool)> {
+    let b = line.as_bytes();
+    let (mut quote, mut depth) = (None, 0u32);
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'\'' | b'"')) => quote = Some(c),
+            (None, b'\\') => i += 1,
+            (None, b'(') => depth += 1,
+            (None, b')') => depth = depth.saturating_sub(1),
+            (None, b'<')
+                if depth == 0
+                    && b.get(i + 1) == Some(&b'<')
+                    && b.get(i + 2) != Some(&b'<')
+                    && (i == 0 || b[i - 1] != b'<') =>
+            {
+                let start = i;
+                let mut j = i + 2;
+                let strip = b.get(j) == Some(&b'-');
+                if strip {
+                    j += 1;
+                }
+                while b.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                    j += 1;
+                }
+                let word_start = j;
+                let mut quoted = false;
+                let mut word = String::new();
+                while let Some(&c) = b.get(j) {
+                    match c {
+                        b'\'' | b'"' => {
+                            quoted = true;
+                            let close = line[j + 1..].find(char::from(c))?;
+                            word.push_str(&line[j + 1..j + 1 + close]);
+                            j += close + 2;
+                        }
+                        b'\\' => {
+                            quoted = true;
+                            j += 1;
+                        }
+                        b' ' | b'\t' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => break,
+                        _ => {
+                            let ch = line[j..].chars().next()?;
+                            word.push(ch);
+                            j += ch.len_utf8();
+                        }
+                    }
+                }
+                if j == word_start || word.is_empty() {
+                    return None;
+                }
+                return Some((start..j, word, strip, quoted));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `text` with each line's comment removed.
@@ -3352,7 +3480,8 @@ mod tests {
             assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
         }
         // A here-document's delimiter is no file to read.
-        assert_eq!(sh.run("cat <<EOF; cat <<-END").stderr, "");
+        // Here-documents without a body end at the end of the input, with bash's warning.
+        assert_session_as_real_bash(&mut sh, dir.path(), "cat <<EOF; cat <<-END", "C.UTF-8");
         // None of it reached the shared host, or another session.
         assert!(!h.files.contains_key("/tmp/a"));
         assert_eq!(run(&h, false, "cat /tmp/a").status, 1);
@@ -3449,6 +3578,13 @@ mod tests {
             "case abc in (abc) echo paren;; esac; case x in x) echo one; echo two;; esac; case x in x) echo last; esac",
             "case x in x) echo y;; esac | wc -l; case x in [!a-c]) echo neg;; esac",
             "case x in",
+            "cat <<EOF\nhello $HOME \"q\" \\$x\nEOF",
+            "cat <<'EOF'\nliteral $HOME \"q\" 'single'\nEOF\necho after",
+            "cat <<-END\n\tindented\n\tEND",
+            "cat > tmp/h.sh <<EOF\necho from-heredoc\nEOF\nbash tmp/h.sh; cat <<EOF | wc -l\na\nb\nEOF",
+            "cat <<EOF\nunclosed",
+            "echo a\ncat <<EOF\nx\ny",
+            "printf 'cat <<EOF\\nz\\n' > tmp/hd.sh; bash tmp/hd.sh; sh tmp/hd.sh",
             "case b in a|b) echo ab;; esac; case c in a) echo a;; b|c|d) echo bcd;; esac",
             "printf 'case $1 in\\n  *) echo any;;\\nesac\\n' > tmp/c.sh; bash tmp/c.sh",
         ] {
@@ -3466,6 +3602,11 @@ mod tests {
         assert_ne!(term.prompt(false), "> ");
         let o = term.run_input("fi");
         assert_eq!(o.stderr, "-bash: syntax error near unexpected token `fi'\n");
+        // A here-document typed at the prompt is read up to its word.
+        assert_eq!(term.run_input("cat <<EOF").stdout, "");
+        assert_eq!(term.prompt(false), "> ");
+        assert_eq!(term.run_input("typed $HOME").stdout, "");
+        assert_eq!(term.run_input("EOF").stdout, "typed /home/deploy\n");
         // Loops end: a line takes at most MAX_ITERATIONS turns.
         let o = term.run_input("while true; do echo y; done | wc -l");
         assert_eq!(o.stdout, format!("{}\n", flow::MAX_ITERATIONS));
