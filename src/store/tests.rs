@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::touch::{Connection, ConnectionEnd, Event, Touch};
 
-fn touch(decoy: &str, source: &str, bytes: u64) -> Touch {
+/// A connection touch of `decoy` from `source` (shared with the writer's own tests).
+pub(super) fn touch(decoy: &str, source: &str, bytes: u64) -> Touch {
     Touch {
         at: Timestamp::now(),
         sensor: Arc::from("s1"),

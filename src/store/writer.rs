@@ -631,26 +631,12 @@ fn fold(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::touch::{Connection, ConnectionEnd, Event};
+    use crate::touch::Event;
 
     fn pending(decoy: &str, source: &str, bytes: u64) -> Pending {
         Pending {
-            touch: Touch {
-                at: Timestamp::now(),
-                sensor: Arc::from("s1"),
-                decoy: Arc::from(decoy),
-                source: source.parse().unwrap(),
-                local: "127.0.0.1:8080".parse().unwrap(),
-                event: Event::Connection(Connection {
-                    ended: ConnectionEnd::Closed,
-                    duration_ms: 1,
-                    bytes,
-                    preview: String::new(),
-                }),
-            },
+            touch: crate::store::tests::touch(decoy, source, bytes),
             count: 1,
             ack: oneshot::channel().0,
             enqueued: Instant::now(),

@@ -3324,6 +3324,19 @@ mod tests {
         );
     }
 
+    /// A root session of the Debian profile's host and the host laid out on disk, with
+    /// each of `lines` compared as [`assert_session_as_real_bash`] compares it (C.UTF-8):
+    /// the session, the host and the folder, for checks after them.
+    fn assert_root_session_as_real_bash(lines: &[&str]) -> (Shell, Arc<Host>, tempfile::TempDir) {
+        let h = host(Profile::Openssh92Debian);
+        let dir = on_disk(&h);
+        let mut sh = root_shell(&h);
+        for line in lines {
+            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
+        }
+        (sh, h, dir)
+    }
+
     /// Runs `line` in the real bash from `dir`: (stdout, stderr, status).
     fn real_bash(dir: &std::path::Path, line: &str) -> (String, String, u32) {
         real_bash_in(dir, line, "C")
@@ -3404,10 +3417,7 @@ mod tests {
         // the real bash over the fake host laid out on disk, from the same relative paths,
         // as root: output, errors and status must agree. Bots' first moves are these
         // (`mkdir .ssh && echo KEY >> .ssh/authorized_keys`, a dropper in /tmp).
-        let h = host(Profile::Openssh92Debian);
-        let dir = on_disk(&h);
-        let mut sh = root_shell(&h);
-        for line in [
+        let (mut sh, h, dir) = assert_root_session_as_real_bash(&[
             "echo hello > tmp/a; cat tmp/a",
             "echo one > tmp/b; echo two >> tmp/b; cat tmp/b; wc -l tmp/b",
             "echo three>>tmp/b; cat tmp/b",
@@ -3476,9 +3486,7 @@ mod tests {
             "mv tmp/a3 tmp/r/ && ls tmp/r; mv -v tmp/r/a3 tmp/a4; mv nope x",
             "mv tmp/r2 tmp/r2/sub; mv tmp/a4 tmp/r2 && ls tmp/r2; mv tmp/r2 tmp/a",
             "chmod 700 tmp/a5; mv tmp/a5 tmp/a6; ls -l tmp/a6 | awk '{print $1}'; mv tmp/r2 tmp/r3; ls tmp/r3/s",
-        ] {
-            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
-        }
+        ]);
         // A here-document's delimiter is no file to read.
         // Here-documents without a body end at the end of the input, with bash's warning.
         assert_session_as_real_bash(&mut sh, dir.path(), "cat <<EOF; cat <<-END", "C.UTF-8");
@@ -3492,10 +3500,7 @@ mod tests {
         // Dropper scripts test before they write (`[ -w /tmp ]`), write with printf, kill
         // what competes: each line in one root session of the fake shell and in the real
         // bash over the fake host on disk.
-        let h = host(Profile::Openssh92Debian);
-        let dir = on_disk(&h);
-        let mut sh = root_shell(&h);
-        for line in [
+        let (_, h, _) = assert_root_session_as_real_bash(&[
             "true; echo $?; false; echo $?; :; echo $?",
             "[ -d tmp ] && echo d; [ -f etc/passwd ] && echo f; [ -e nope ] || echo none; [ ! -f etc ] && echo notf",
             "test -w tmp && echo w; test -x usr/bin/ls && echo x; [ -s etc/hostname ] && echo s; [ -z '' ] && [ -n a ] && echo zn",
@@ -3523,9 +3528,7 @@ mod tests {
             "md5sum etc/hostname; sha256sum etc/hostname; echo -n abc | md5sum; md5sum nope",
             "echo hello | base64; echo aGVsbG8K | base64 -d; echo '!!' | base64 -d; echo $?",
             "yes | head -2; yes ok | head -1",
-        ] {
-            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
-        }
+        ]);
         // nohup on a terminal sends the output to nohup.out; without one it only runs.
         let mut term = Shell::new(h.clone(), h.users[0].clone(), true);
         let o = term.run("nohup echo x");
@@ -3542,10 +3545,7 @@ mod tests {
 
     #[test]
     fn compound_commands_run_and_fail_as_in_bash() {
-        let h = host(Profile::Openssh92Debian);
-        let dir = on_disk(&h);
-        let mut sh = root_shell(&h);
-        for line in [
+        let (_, h, _) = assert_root_session_as_real_bash(&[
             "if [ -d tmp ]; then echo yes; else echo no; fi",
             "if false; then echo a; elif true; then echo b; else echo c; fi; echo $?",
             "if false; then echo a; fi; echo $?; if true; then false; fi; echo $?",
@@ -3587,9 +3587,7 @@ mod tests {
             "printf 'cat <<EOF\\nz\\n' > tmp/hd.sh; bash tmp/hd.sh; sh tmp/hd.sh",
             "case b in a|b) echo ab;; esac; case c in a) echo a;; b|c|d) echo bcd;; esac",
             "printf 'case $1 in\\n  *) echo any;;\\nesac\\n' > tmp/c.sh; bash tmp/c.sh",
-        ] {
-            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
-        }
+        ]);
         // At the prompt, a block left open asks for more with `>` and runs once closed.
         let mut term = Shell::new(h.clone(), h.users[0].clone(), true);
         assert_eq!(term.run_input("for i in 1 2; do").stdout, "");
@@ -3614,18 +3612,13 @@ mod tests {
 
     #[test]
     fn find_walks_the_host_as_findutils_walks_it() {
-        let h = host(Profile::Openssh92Debian);
-        let dir = on_disk(&h);
-        let mut sh = root_shell(&h);
-        for line in [
+        let (_, h, _) = assert_root_session_as_real_bash(&[
             "find etc -maxdepth 1 -name 'host*' | sort",
             "mkdir -p tmp/a/b; touch tmp/a/b/f tmp/x.sh; find tmp | sort; find tmp -type f | sort",
             "find home -type f | sort; find home root -maxdepth 1 -type d | sort",
             "find etc/ssh -iname '*KEY*' | sort; find tmp -mindepth 2 | sort; find tmp -name '*.sh'",
             "find nope; echo $?; find etc -frob; find etc -maxdepth x; find etc -type q; find etc -name",
-        ] {
-            assert_session_as_real_bash(&mut sh, dir.path(), line, "C.UTF-8");
-        }
+        ]);
         // A user is kept out of root's folders, as findutils words it.
         let o = run(&h, false, "find /root /home -maxdepth 1");
         assert_eq!(o.stdout, "/root\n/home\n/home/deploy\n");
