@@ -126,7 +126,13 @@ impl Parser<'_> {
     fn power(&mut self) -> Result<i64, ArithError> {
         let base = self.unary()?;
         if self.op(&["**"]).is_some() {
+            // `**` recurses to its right: counted with the parentheses and signs.
+            self.depth += 1;
+            if self.depth > 64 {
+                return Err(self.error("expression recursion level exceeded"));
+            }
             let exp = self.power()?;
+            self.depth -= 1;
             if exp < 0 {
                 return Err(self.error("exponent less than 0"));
             }

@@ -466,7 +466,8 @@ fn printf_once(format: &str, rest: &mut &[&str], text: &mut String) -> Vec<Strin
                 format!("%{spec}{}", char::from(conv))
             }
         };
-        let pad = width.saturating_sub(body.chars().count());
+        // A width is honoured up to what one command may print.
+        let pad = width.min(MAX_WIDTH).saturating_sub(body.chars().count());
         if left {
             text.push_str(&body);
             text.extend(std::iter::repeat_n(' ', pad));
@@ -515,6 +516,9 @@ fn escape_at(s: &str) -> (String, usize) {
         }
     }
 }
+
+/// The widest field printf pads to (bash pads to any width: `%999999999s`).
+const MAX_WIDTH: usize = 64 << 10;
 
 /// A number as printf reads one: decimal, `0x` hex, `0` octal, or `'c` a character's code.
 fn parse_number(s: &str) -> Option<i64> {

@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 use super::{Output, Sep, Shell};
 
+/// Blocks one line may nest.
+const MAX_NESTING: usize = 32;
+
 /// Turns of all loops one line may take.
 pub(super) const MAX_ITERATIONS: usize = 1000;
 
@@ -239,6 +242,25 @@ fn tokens(pieces: &[(&str, Sep, bool)]) -> Vec<Tok> {
 /// Parses the commands of a line (or of several, joined) into a list.
 pub(super) fn parse(pieces: &[(&str, Sep, bool)]) -> Result<Vec<Item>, ParseError> {
     let toks = tokens(pieces);
+    // The parser and the runner recurse once per block: blocks nested deeper than
+    // MAX_NESTING are refused at the word that opens one too many.
+    let mut depth = 0usize;
+    for t in &toks {
+        match t {
+            Tok::Word("if" | "while" | "until" | "for" | "{" | "function", _) | Tok::Case(..) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    let word = match t {
+                        Tok::Word(w, _) => w,
+                        _ => &"case",
+                    };
+                    return Err(ParseError::Unexpected((*word).into()));
+                }
+            }
+            Tok::Word("fi" | "done" | "}" | "esac", _) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
     let mut at = 0;
     let (items, stop) = list(&toks, &mut at, &[])?;
     match stop {

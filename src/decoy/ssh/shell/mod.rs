@@ -4625,6 +4625,37 @@ mod tests {
             "ps aux",
             "nproc",
             "exit",
+            "if",
+            "then",
+            "else",
+            "fi",
+            "for i in 1 2",
+            "do",
+            "done",
+            "while true",
+            "{",
+            "}",
+            "case x in",
+            "a|*)",
+            ";;",
+            "esac",
+            "f()",
+            "$((",
+            "))",
+            "**",
+            "<<EOF",
+            "EOF",
+            "[",
+            "]",
+            "break",
+            "&",
+            "${#x}",
+            "${x:-y}",
+            "printf '%9999s'",
+            "cp -r /etc /tmp/x",
+            "chmod -R 777 /tmp",
+            "find /tmp",
+            "tr a-z A-Z",
         ];
         use rand::Rng;
         let h = host(Profile::Openssh96Ubuntu);
@@ -4637,6 +4668,53 @@ mod tests {
             let o = Shell::new(h.clone(), h.users[0].clone(), rng.random()).run(&line);
             assert!(o.stdout.len() + o.stderr.len() < 4 << 20, "{line:?}");
         }
+    }
+
+    #[test]
+    fn hostile_nesting_widths_and_loops_stay_within_bounds() {
+        // Each would exhaust a stack, the memory or the time of a shell that took it at its
+        // word; the answers must come back, bounded.
+        let h = host(Profile::Openssh92Debian);
+        let deep_if = format!(
+            "{}true{}",
+            "if true; then ".repeat(2000),
+            "; fi".repeat(2000)
+        );
+        let deep_group = format!("{}echo x{}", "{ ".repeat(3000), "; }".repeat(3000));
+        let lines = [
+            deep_if.as_str(),
+            deep_group.as_str(),
+            &format!("echo $(({}2))", "2**".repeat(4000)),
+            &format!("echo $(({}1))", "-".repeat(8000)),
+            &format!("echo $(({}1{}))", "(".repeat(3000), ")".repeat(3000)),
+            "printf '%999999999s|%.999999999d' x 1",
+            "echo x | tr '\\0-\\U10FFFF' a",
+            "f() { f; f; f; }; f",
+            "while true; do while true; do echo y; done; done",
+            "for i in $(seq 100000); do echo $i; done",
+            "yes $(yes | head -c 1000) | head -1",
+            "cp -r / /tmp/all; find / | wc -l",
+            &"case x in a) ;; ".repeat(1000),
+            &format!("cat <<EOF\n{}", "x\n".repeat(20000)),
+        ];
+        for line in lines {
+            let mut sh = root_shell(&h);
+            let o = sh.run(line);
+            assert!(
+                o.stdout.len() + o.stderr.len() < 4 << 20,
+                "{}",
+                &line[..60.min(line.len())]
+            );
+            assert!(sh.host.written_bytes <= fs::MAX_WRITTEN);
+        }
+        // Nesting past the limit is refused as a syntax error, at the word that opens one too many.
+        let o = run(&h, false, &deep_if);
+        assert_eq!(o.status, 2);
+        assert!(
+            o.stderr.contains("syntax error near unexpected token `if'"),
+            "{}",
+            o.stderr
+        );
     }
 
     #[test]

@@ -446,7 +446,8 @@ fn expand_set(set: &str) -> Vec<char> {
             after.strip_prefix('-').and_then(|r| r.chars().next()),
         ) {
             (Some(r), Some(b)) if a <= b => {
-                out.extend(a..=b);
+                // A range spans at most the Basic Multilingual Plane's worth of characters.
+                out.extend((a..=b).take(0x1_0000));
                 rest = &r[b.len_utf8()..];
             }
             _ => {
