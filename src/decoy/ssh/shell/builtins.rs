@@ -6,6 +6,7 @@
 //! write binaries where `echo -e` is missing. Messages are bash 5.2's.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::{Output, PROGRAMS, Shell, expand_home, normalize};
 
@@ -24,7 +25,6 @@ const QUIET: &[&str] = &[
     "typeset",
     "local",
     "readonly",
-    "shift",
     "return",
     "let",
     "times",
@@ -50,7 +50,7 @@ const QUIET: &[&str] = &[
 pub(super) const BUILTINS: &[&str] = &[
     "cd", "pwd", "echo", "exit", "export", "unset", "history", "true", "false", ":", "test", "[",
     "printf", "kill", "type", "command", "read", "eval", "source", ".", "umask", "ulimit", "wait",
-    "exec", "break", "continue",
+    "exec", "break", "continue", "shift",
 ];
 
 /// Whether `name` is a builtin this module answers.
@@ -188,6 +188,15 @@ impl Shell {
                 }
             }
             "umask" => out.stdout.push_str("0022\n"),
+            "shift" => {
+                let n = args.first().map_or(Some(1), |a| a.parse::<usize>().ok());
+                match n {
+                    Some(n) if n <= self.params.len() => {
+                        Arc::make_mut(&mut self.params).drain(..n);
+                    }
+                    _ => out.status = 1,
+                }
+            }
             "break" | "continue" => {
                 let n = args.first().map_or(Some(1), |a| a.parse::<u32>().ok());
                 match n {

@@ -5,6 +5,7 @@
 //! an assignment, or has no `PATH`, gives itself away.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::{MAX_LINE, Output, Shell};
 use crate::decoy::ssh::profile::Family;
@@ -331,6 +332,16 @@ impl Shell {
         sub.line = 0;
         sub.last_status = 0;
         sub.script = file.map(str::to_string);
+        // A script's arguments follow its name; `-c CMD NAME ARG…` names `$0` and then them.
+        let (zero, params) = match (reads_command, rest) {
+            (true, [_, zero, params @ ..]) => (Some(zero.to_string()), params),
+            (false, [_, params @ ..]) => (None, params),
+            _ => (None, &[][..]),
+        };
+        if zero.is_some() {
+            sub.script = zero;
+        }
+        sub.params = Arc::new(params.iter().map(|p| p.to_string()).collect());
         // Lines of a block (`if …` to `fi`) run together, numbered from the block's first.
         let mut chunk = String::new();
         let lines: Vec<&str> = script.lines().take(MAX_SCRIPT_LINES).collect();

@@ -383,6 +383,8 @@ pub struct Shell {
     breaking: Option<(bool, u32)>,
     /// Loops the command being run is in.
     loops: u32,
+    /// The positional parameters (`$1`…) of the script or function being run.
+    params: Arc<Vec<String>>,
     /// Lines typed into a block not yet closed (`if …; then` at the prompt): bash asks for
     /// more with its `>` prompt and runs them together.
     pending: String,
@@ -418,6 +420,7 @@ impl Shell {
             aborted: false,
             breaking: None,
             loops: 0,
+            params: Arc::default(),
             functions: Arc::default(),
             pending: String::new(),
         }
@@ -898,9 +901,13 @@ impl Shell {
         };
         if let Some(body) = self.functions.get(name).cloned() {
             if self.depth < MAX_SUBSTITUTION_DEPTH {
+                // A function's arguments are its positional parameters while it runs.
+                let params = Arc::new(args.iter().map(|a| a.to_string()).collect());
+                let caller = std::mem::replace(&mut self.params, params);
                 self.depth += 1;
                 self.run_items(&body, out);
                 self.depth -= 1;
+                self.params = caller;
             }
             return;
         }
@@ -2710,6 +2717,9 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
         };
     let mut cur = String::new();
     let mut in_word = false;
+    // Whether the word so far holds a quote: then it stays a word even when empty (`""`),
+    // where an unquoted expansion that comes out empty leaves no word, as in bash.
+    let mut quoted = false;
     // Whether the word so far was typed bare (`2>` names a descriptor, `"2">` does not).
     let mut bare = true;
     let mut chars = cmd.chars().peekable();
@@ -2717,13 +2727,15 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
         match c {
             ' ' | '\t' | '\r' => {
                 if in_word {
-                    finish(std::mem::take(&mut cur), &mut pending, &mut out);
-                    in_word = false;
-                    bare = true;
+                    if quoted || !cur.is_empty() || pending.is_some() {
+                        finish(std::mem::take(&mut cur), &mut pending, &mut out);
+                    }
+                    (in_word, quoted, bare) = (false, false, true);
                 }
             }
             '\'' => {
                 in_word = true;
+                quoted = true;
                 bare = false;
                 for c in chars.by_ref() {
                     if c == '\'' {
@@ -2734,6 +2746,7 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
             }
             '"' => {
                 in_word = true;
+                quoted = true;
                 bare = false;
                 while let Some(c) = chars.next() {
                     match c {
@@ -2750,15 +2763,33 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
             }
             '\\' => {
                 in_word = true;
+                quoted = true;
                 bare = false;
                 if let Some(n) = chars.next() {
                     cur.push(n);
                 }
             }
+            // Unquoted, an expansion is split into words at blanks (bash's default IFS).
             '$' => {
                 in_word = true;
                 bare = false;
-                cur.push_str(&variable(&mut chars, sh));
+                let value = variable(&mut chars, sh);
+                let blank = |c: char| matches!(c, ' ' | '\t' | '\n');
+                if value.starts_with(blank) && (quoted || !cur.is_empty()) {
+                    finish(std::mem::take(&mut cur), &mut pending, &mut out);
+                    quoted = false;
+                }
+                for (k, field) in value.split(blank).filter(|f| !f.is_empty()).enumerate() {
+                    if k > 0 {
+                        finish(std::mem::take(&mut cur), &mut pending, &mut out);
+                        quoted = false;
+                    }
+                    cur.push_str(field);
+                }
+                if value.ends_with(blank) && !cur.is_empty() {
+                    finish(std::mem::take(&mut cur), &mut pending, &mut out);
+                    (in_word, quoted, bare) = (false, false, true);
+                }
             }
             '>' | '<' | '&' => {
                 // `2>`: the digits before the operator name the descriptor.
@@ -2767,10 +2798,11 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
                     .flatten();
                 if fd.is_some() {
                     cur.clear();
-                } else if in_word {
+                } else if in_word && (quoted || !cur.is_empty() || pending.is_some()) {
                     finish(std::mem::take(&mut cur), &mut pending, &mut out);
                 }
                 in_word = false;
+                quoted = false;
                 bare = true;
                 let op = match c {
                     '&' if chars.peek() == Some(&'>') => {
@@ -2816,7 +2848,7 @@ fn words(cmd: &str, sh: &Shell) -> (Vec<String>, Vec<Redirect>) {
             }
         }
     }
-    if in_word {
+    if in_word && (quoted || !cur.is_empty() || pending.is_some()) {
         finish(cur, &mut pending, &mut out);
     } else if let Some(op) = pending {
         // An operator without a target: bash's syntax error, here an empty target.
@@ -2843,10 +2875,22 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
         chars.next();
         return sh.last_job.map(|p| p.to_string()).unwrap_or_default();
     }
-    // No positional parameters are kept: there are none.
     if !braced && chars.peek() == Some(&'#') {
         chars.next();
-        return "0".into();
+        return sh.params.len().to_string();
+    }
+    if !braced && matches!(chars.peek(), Some('@' | '*')) {
+        chars.next();
+        return sh.params.join(" ");
+    }
+    // `$1`…`$9`: one digit; `${10}` takes them all.
+    if !braced
+        && chars
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() && *c != '0')
+    {
+        let n = chars.next().and_then(|c| c.to_digit(10)).unwrap_or(0) as usize;
+        return sh.params.get(n - 1).cloned().unwrap_or_default();
     }
     let length = braced && chars.peek() == Some(&'#');
     if length {
@@ -2897,6 +2941,12 @@ fn variable(chars: &mut std::iter::Peekable<std::str::Chars>, sh: &Shell) -> Str
         "" if !braced => "$".into(),
         "0" if sh.interactive && sh.depth == 0 => "-bash".into(),
         "0" => sh.zero().into(),
+        n if n.bytes().all(|b| b.is_ascii_digit()) => n
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| sh.params.get(i.checked_sub(1)?))
+            .cloned()
+            .unwrap_or_default(),
         name => sh.var(name).unwrap_or_default(),
     }
 }
@@ -3578,6 +3628,12 @@ mod tests {
             "case abc in (abc) echo paren;; esac; case x in x) echo one; echo two;; esac; case x in x) echo last; esac",
             "case x in x) echo y;; esac | wc -l; case x in [!a-c]) echo neg;; esac",
             "case x in",
+            "f() { echo $# $1 $2 $@; }; f a b c; f; echo $#; echo ${1:-none} $10",
+            "bash -c 'echo $0 $1 $#' name x y; sh -c 'echo $0 $2' n p q; bash -c 'echo $0'",
+            "echo 'echo $1-$2 $#; shift; echo $1 $*' > tmp/p.sh; bash tmp/p.sh one two three; sh tmp/p.sh x",
+            "chmod +x tmp/p.sh; tmp/p.sh a b; f() { shift 5; echo $? $1; }; f a b",
+            "x='a b  c'; for i in $x; do echo [$i]; done; echo [$x] \"[$x]\"; e=; echo a $e b; printf '%s|' $x $e; echo",
+            "x=' lead trail '; printf '<%s>' $x; printf '<%s>' \"$x\"; printf '<%s>' pre$x; echo; y=; printf '<%s>' \"\"$y; echo",
             "cat <<EOF\nhello $HOME \"q\" \\$x\nEOF",
             "cat <<'EOF'\nliteral $HOME \"q\" 'single'\nEOF\necho after",
             "cat <<-END\n\tindented\n\tEND",
@@ -4636,6 +4692,12 @@ mod tests {
             "{",
             "}",
             "case x in",
+            "f() { echo $# $1 $2 $@; }; f a b c; f; echo $#; echo ${1:-none} $10",
+            "bash -c 'echo $0 $1 $#' name x y; sh -c 'echo $0 $2' n p q; bash -c 'echo $0'",
+            "echo 'echo $1-$2 $#; shift; echo $1 $*' > tmp/p.sh; bash tmp/p.sh one two three; sh tmp/p.sh x",
+            "chmod +x tmp/p.sh; tmp/p.sh a b; f() { shift 5; echo $? $1; }; f a b",
+            "x='a b  c'; for i in $x; do echo [$i]; done; echo [$x] \"[$x]\"; e=; echo a $e b; printf '%s|' $x $e; echo",
+            "x=' lead trail '; printf '<%s>' $x; printf '<%s>' \"$x\"; printf '<%s>' pre$x; echo; y=; printf '<%s>' \"\"$y; echo",
             "a|*)",
             ";;",
             "esac",
