@@ -138,7 +138,12 @@ impl Shell {
                     .copied()
                     .filter(|a| !a.starts_with('-'))
                     .collect();
-                let Some(line) = stdin.and_then(|s| s.lines().next()) else {
+                // Its own input, or the next line of the block it is in.
+                let line = match stdin {
+                    Some(s) => s.lines().next().map(str::to_string),
+                    None => self.input.as_mut().and_then(|lines| lines.pop_front()),
+                };
+                let Some(line) = line else {
                     out.status = 1;
                     return;
                 };

@@ -22,6 +22,9 @@ pub(super) const MAX_ITERATIONS: usize = 1000;
 pub(super) struct Item {
     pub sep: Sep,
     pub node: Node,
+    /// A compound command's own redirections, as typed after its closing word
+    /// (`done < list`, `fi > log 2>&1`).
+    pub redirect: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -71,6 +74,8 @@ enum Tok {
     Case(String, Sep),
     /// The patterns that open an arm of `case` (`a|b)`).
     Patterns(Vec<String>),
+    /// Redirections after a closing word.
+    Redirect(String),
 }
 
 const OPENERS: &[&str] = &["if", "then", "elif", "else", "while", "until", "do", "{"];
@@ -223,6 +228,11 @@ fn tokens(pieces: &[(&str, Sep, bool)]) -> Vec<Tok> {
                     toks.push(Tok::Cmd(after.trim().to_string(), Sep::Then, false));
                     break;
                 }
+                Some((w, after)) if CLOSERS.contains(&w) && !after.trim().is_empty() => {
+                    toks.push(Tok::Word(w, sep));
+                    toks.push(Tok::Redirect(after.trim().to_string()));
+                    break;
+                }
                 Some((w, after)) => {
                     toks.push(Tok::Word(w, sep));
                     (rest, sep) = (after, Sep::Then);
@@ -283,6 +293,16 @@ fn list(
                 items.push(Item {
                     sep: *sep,
                     node: Node::Simple(text.clone(), *bg),
+                    redirect: None,
+                });
+                continue;
+            }
+            // Not after a block: words of a command of their own.
+            Tok::Redirect(text) => {
+                items.push(Item {
+                    sep: Sep::Then,
+                    node: Node::Simple(text.clone(), false),
+                    redirect: None,
                 });
                 continue;
             }
@@ -309,6 +329,7 @@ fn list(
                             return Err(ParseError::Unexpected(first.into()));
                         }
                         Some(Tok::Case(..)) => return Err(ParseError::Unexpected("case".into())),
+                        Some(Tok::Redirect(r)) => return Err(ParseError::Unexpected(r.clone())),
                         None => return Err(ParseError::Incomplete),
                     }
                 }
@@ -318,6 +339,7 @@ fn list(
                         subject: subject.clone(),
                         arms,
                     },
+                    redirect: take_redirect(toks, at),
                 });
                 continue;
             }
@@ -391,7 +413,7 @@ fn list(
                         let first = c.split_whitespace().next().unwrap_or_default();
                         return Err(ParseError::Unexpected(first.into()));
                     }
-                    Some(Tok::Case(..) | Tok::Patterns(_)) => {
+                    Some(Tok::Case(..) | Tok::Patterns(_) | Tok::Redirect(_)) => {
                         return Err(ParseError::Unexpected("case".into()));
                     }
                 }
@@ -399,12 +421,28 @@ fn list(
             }
             other => return Err(ParseError::Unexpected(other.into())),
         };
-        items.push(Item { sep, node });
+        let redirect = take_redirect(toks, at);
+        items.push(Item {
+            sep,
+            node,
+            redirect,
+        });
     }
     if until.is_empty() {
         Ok((items, None))
     } else {
         Err(ParseError::Incomplete)
+    }
+}
+
+/// The redirections written after the block just read, if any.
+fn take_redirect(toks: &[Tok], at: &mut usize) -> Option<String> {
+    match toks.get(*at) {
+        Some(Tok::Redirect(r)) => {
+            *at += 1;
+            Some(r.clone())
+        }
+        _ => None,
     }
 }
 
@@ -432,6 +470,7 @@ fn expect_word(toks: &[Tok], at: &mut usize, word: &str) -> Result<(), ParseErro
         )),
         Some(Tok::Case(..)) => Err(ParseError::Unexpected("case".into())),
         Some(Tok::Patterns(p)) => Err(ParseError::Unexpected(p.join("|"))),
+        Some(Tok::Redirect(r)) => Err(ParseError::Unexpected(r.clone())),
         None => Err(ParseError::Incomplete),
     }
 }
@@ -452,7 +491,33 @@ impl Shell {
                 continue;
             }
             let piped_on = items.get(i + 1).is_some_and(|n| n.sep == Sep::Pipe);
-            let shown = out.stdout.len();
+            // A block's own redirections are opened before it runs.
+            let plan = match &item.redirect {
+                Some(r) => {
+                    let r = self.substitute(r, out);
+                    let (_, redirects) = super::words(&r, self);
+                    match self.open(&redirects, out) {
+                        Some(plan) => Some(plan),
+                        None => {
+                            self.last_status = out.status;
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
+            // What a block reads (`done < list`, `… | while read`) is read line by line by
+            // the `read`s inside it.
+            let block_input = plan.as_ref().and_then(|p| p.stdin.clone()).or_else(|| {
+                (!matches!(item.node, Node::Simple(..)))
+                    .then(|| stdin.clone())
+                    .flatten()
+            });
+            let outer_input = block_input.map(|text| {
+                let lines = text.lines().map(str::to_string).collect();
+                self.input.replace(lines)
+            });
+            let (shown, wrote) = (out.stdout.len(), out.stderr.len());
             match &item.node {
                 Node::Simple(cmd, background) => {
                     self.simple(cmd, stdin, piped_on, *background, out);
@@ -537,6 +602,15 @@ impl Shell {
                     self.define(name, body.clone());
                     out.status = 0;
                 }
+            }
+            if let Some(outer) = outer_input {
+                self.input = outer;
+            }
+            if let Some(plan) = plan {
+                let printed = out.stdout.split_off(shown);
+                let errors = out.stderr.split_off(wrote);
+                self.route(&printed, &plan.out, out);
+                self.route(&errors, &plan.err, out);
             }
             if piped_on {
                 piped = Some(out.stdout.split_off(shown));

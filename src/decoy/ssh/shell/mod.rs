@@ -385,6 +385,8 @@ pub struct Shell {
     loops: u32,
     /// The positional parameters (`$1`…) of the script or function being run.
     params: Arc<Vec<String>>,
+    /// The lines a block reads from (`while read l; do …; done < f`), not yet read.
+    input: Option<std::collections::VecDeque<String>>,
     /// Lines typed into a block not yet closed (`if …; then` at the prompt): bash asks for
     /// more with its `>` prompt and runs them together.
     pending: String,
@@ -421,6 +423,7 @@ impl Shell {
             breaking: None,
             loops: 0,
             params: Arc::default(),
+            input: None,
             functions: Arc::default(),
             pending: String::new(),
         }
@@ -3628,6 +3631,10 @@ mod tests {
             "case abc in (abc) echo paren;; esac; case x in x) echo one; echo two;; esac; case x in x) echo last; esac",
             "case x in x) echo y;; esac | wc -l; case x in [!a-c]) echo neg;; esac",
             "case x in",
+            "printf 'a\\nb\\nc\\n' > tmp/list; while read l; do echo [$l]; done < tmp/list; cat tmp/list | while read l; do echo +$l; done; echo $?",
+            "for i in 1 2; do echo $i; done > tmp/out; cat tmp/out; if true; then echo e >&2; fi 2>/dev/null; echo ok",
+            "{ echo g1; echo g2; } > tmp/g; cat tmp/g; while read a b; do echo $b-$a; done <<< 'x y'",
+            "while read l; do echo $l; done < nope; echo $?; case a in a) echo ca;; esac > tmp/c; cat tmp/c",
             "f() { echo $# $1 $2 $@; }; f a b c; f; echo $#; echo ${1:-none} $10",
             "bash -c 'echo $0 $1 $#' name x y; sh -c 'echo $0 $2' n p q; bash -c 'echo $0'",
             "echo 'echo $1-$2 $#; shift; echo $1 $*' > tmp/p.sh; bash tmp/p.sh one two three; sh tmp/p.sh x",
@@ -4692,6 +4699,10 @@ mod tests {
             "{",
             "}",
             "case x in",
+            "printf 'a\\nb\\nc\\n' > tmp/list; while read l; do echo [$l]; done < tmp/list; cat tmp/list | while read l; do echo +$l; done; echo $?",
+            "for i in 1 2; do echo $i; done > tmp/out; cat tmp/out; if true; then echo e >&2; fi 2>/dev/null; echo ok",
+            "{ echo g1; echo g2; } > tmp/g; cat tmp/g; while read a b; do echo $b-$a; done <<< 'x y'",
+            "while read l; do echo $l; done < nope; echo $?; case a in a) echo ca;; esac > tmp/c; cat tmp/c",
             "f() { echo $# $1 $2 $@; }; f a b c; f; echo $#; echo ${1:-none} $10",
             "bash -c 'echo $0 $1 $#' name x y; sh -c 'echo $0 $2' n p q; bash -c 'echo $0'",
             "echo 'echo $1-$2 $#; shift; echo $1 $*' > tmp/p.sh; bash tmp/p.sh one two three; sh tmp/p.sh x",
