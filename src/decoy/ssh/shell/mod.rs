@@ -529,7 +529,7 @@ impl Shell {
     pub fn run(&mut self, line: &str) -> Output {
         self.line = self.line.saturating_add(1);
         let line = &line[..floor_char_boundary(line, MAX_LINE)];
-        self.remember(line);
+        self.remember(&history_entry(line));
         let mut out = Output::default();
         if self.depth == 0 {
             self.turns = 0;
@@ -566,8 +566,8 @@ impl Shell {
         } else {
             format!("{}\n{line}", std::mem::take(&mut self.pending))
         };
+        // The block goes into the history as one entry once it runs, as bash keeps it.
         if whole.len() < MAX_LINE && !complete(&whole) {
-            self.remember(line);
             self.pending = whole;
             return Output {
                 status: self.last_status,
@@ -2461,6 +2461,25 @@ enum Sep {
 
 /// Splits a line at `;`, `&&`, `||`, `|` and newlines outside quotes. A pipeline runs every
 /// stage; only the last stage's output is shown (nothing here reads its input).
+/// How bash's history keeps a command typed over several lines (`cmdhist`): one entry,
+/// the lines joined by `; `, or by a blank after a word that asks for more (`do`, `|`…).
+fn history_entry(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\n') {
+        return text.into();
+    }
+    let mut entry = String::with_capacity(text.len());
+    for line in text.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
+        if !entry.is_empty() {
+            let last = entry.split_whitespace().next_back().unwrap_or_default();
+            let open = ["do", "then", "else", "in", "{"].contains(&last)
+                || ["|", "&&", "||", ";"].iter().any(|w| entry.ends_with(w));
+            entry.push_str(if open { " " } else { "; " });
+        }
+        entry.push_str(line);
+    }
+    entry.into()
+}
+
 /// Most functions one session may define.
 const MAX_FUNCTIONS: usize = 32;
 
@@ -3657,6 +3676,10 @@ mod tests {
         assert_eq!(term.prompt(false), "> ");
         assert_eq!(term.run_input("echo $i").stdout, "");
         assert_eq!(term.run_input("done").stdout, "1\n2\n");
+        assert_eq!(
+            term.run("history").stdout,
+            "    1  for i in 1 2; do echo $i; done\n    2  history\n"
+        );
         assert_ne!(term.prompt(false), "> ");
         assert_eq!(term.run_input("if true; then").stdout, "");
         term.cancel_input();
