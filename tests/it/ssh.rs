@@ -2,7 +2,7 @@
 //! hydra) and the tools they check servers with (nmap, ssh-audit, ssh-keyscan, and the real
 //! Debian sshd beside it): what they see, and what the operator reads back.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -1325,6 +1325,112 @@ fn messages_the_debian_build_does_not_expect_get_the_real_debian_sshds_answers()
     let (conns, broken) = connections_and_protocol_errors(&events);
     assert_eq!(conns.len(), probes.len(), "{events:#?}");
     assert_eq!(broken, refused, "{conns:#?}");
+}
+
+/// The packets a server sends, after its KEXINIT, to a client that offers one of each
+/// algorithm (curve25519, ssh-ed25519, chacha20-poly1305, with `ext-info-c` when `ext_info_c`)
+/// and sends its KEX_ECDH_INIT but never its NEWKEYS: the plaintext packets by type, then
+/// `encrypted` when more bytes follow them, then how the server ended (`waits` after 2 s).
+fn flight_before_client_newkeys(addr: SocketAddr, ext_info_c: bool) -> Vec<String> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let kex = if ext_info_c {
+        "curve25519-sha256,ext-info-c"
+    } else {
+        "curve25519-sha256"
+    };
+    let mut kexinit = vec![20u8];
+    kexinit.extend_from_slice(&[7; 16]);
+    for list in [
+        kex,
+        "ssh-ed25519",
+        "chacha20-poly1305@openssh.com",
+        "chacha20-poly1305@openssh.com",
+        "hmac-sha2-256",
+        "hmac-sha2-256",
+        "none",
+        "none",
+        "",
+        "",
+    ] {
+        kexinit.extend_from_slice(&(list.len() as u32).to_be_bytes());
+        kexinit.extend_from_slice(list.as_bytes());
+    }
+    kexinit.extend_from_slice(&[0, 0, 0, 0, 0]);
+    // RFC 7748's public key for Alice: of full order, so both servers answer it.
+    let alice = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+    let mut init = vec![30u8, 0, 0, 0, 32];
+    init.extend((0..32).map(|i| u8::from_str_radix(&alice[2 * i..2 * i + 2], 16).unwrap()));
+    let framed = |payload: &[u8]| {
+        let mut padding = 8 - (5 + payload.len()) % 8;
+        if padding < 4 {
+            padding += 8;
+        }
+        plain_packet(payload, padding, padding as u8)
+    };
+    let mut hello = b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec();
+    hello.extend_from_slice(&framed(&kexinit));
+    hello.extend_from_slice(&framed(&init));
+    s.write_all(&hello).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    let end = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break "closed",
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                break "waits";
+            }
+            Err(_) => break "closed",
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    };
+    let banner_end = got.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let mut rest = &got[banner_end..];
+    let mut seen = Vec::new();
+    // Plaintext until NEWKEYS; whatever follows it is under the new keys.
+    while rest.len() >= 6 && seen.last().map(String::as_str) != Some("NEWKEYS") {
+        let length = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        seen.push(match rest[5] {
+            20 => "KEXINIT".to_string(),
+            21 => "NEWKEYS".to_string(),
+            31 => "KEX_ECDH_REPLY".to_string(),
+            t => format!("type {t}"),
+        });
+        rest = &rest[(4 + length).min(rest.len())..];
+    }
+    if !rest.is_empty() {
+        seen.push("encrypted".to_string());
+    }
+    seen.push(end.to_string());
+    seen
+}
+
+#[test]
+fn ext_info_goes_out_behind_newkeys_before_the_clients_newkeys_as_the_real_debian_sshd_sends_it() {
+    // sshd's kex_send_newkeys switches its output to the new keys and sends EXT_INFO at once
+    // to a client that listed ext-info-c: a client sees it in the same flight as NEWKEYS.
+    let real = real_sshd("");
+    let sensor = ssh_sensor(&SSH.replace("openssh-9.6p1-ubuntu", "openssh-9.2p1-debian"));
+    let d = sensor.start();
+    for ext_info_c in [true, false] {
+        let theirs = flight_before_client_newkeys(real.addr, ext_info_c);
+        let ours = flight_before_client_newkeys(d.addr("ssh"), ext_info_c);
+        assert_eq!(theirs, ours, "ext-info-c: {ext_info_c}");
+        assert_eq!(
+            theirs.contains(&"encrypted".to_string()),
+            ext_info_c,
+            "{theirs:?}"
+        );
+    }
+    // The Ubuntu profile sends it the same way (9.6p1's kex_send_newkeys is unchanged).
+    let sensor = ssh_sensor(SSH);
+    let d = sensor.start();
+    let ours = flight_before_client_newkeys(d.addr("ssh"), true);
+    assert_eq!(
+        ours,
+        ["KEXINIT", "KEX_ECDH_REPLY", "NEWKEYS", "encrypted", "waits"],
+        "{ours:?}"
+    );
 }
 
 /// What a server says after its banner to a client whose first line is `line`: the text line

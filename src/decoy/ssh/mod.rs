@@ -277,6 +277,8 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             invalid_types_from: Some(profile.data().invalid_types_from),
             // sshd reads a client's EXT_INFO since 9.6, the release that lists ext-info-s.
             ext_info_in_auth: profile.data().kex.contains(&"ext-info-s"),
+            // sshd sends EXT_INFO in the flight that carries its NEWKEYS.
+            ext_info_with_newkeys: true,
             ..Default::default()
         };
         let bound = if settings.accept_honeytokens {

@@ -165,8 +165,10 @@ impl<C> CommonSession<C> {
             enc.client_mac = newkeys.names.client_mac;
             enc.server_mac = newkeys.names.server_mac;
             self.remote_to_local = newkeys.cipher.remote_to_local;
-            self.packet_writer
-                .set_cipher(newkeys.cipher.local_to_remote);
+            if !newkeys.sealing_installed {
+                self.packet_writer
+                    .set_cipher(newkeys.cipher.local_to_remote);
+            }
             self.strict_kex = self.strict_kex || newkeys.names.strict_kex();
 
             // Reset compression state
@@ -204,8 +206,11 @@ impl<C> CommonSession<C> {
             extension_info_awaiters: HashMap::new(),
         });
         self.remote_to_local = newkeys.cipher.remote_to_local;
-        self.packet_writer
-            .set_cipher(newkeys.cipher.local_to_remote);
+        // decoyd change (PATCHES.md): already in place since the server's NEWKEYS.
+        if !newkeys.sealing_installed {
+            self.packet_writer
+                .set_cipher(newkeys.cipher.local_to_remote);
+        }
         self.strict_kex = strict_kex;
 
         // For non-deferred compression (RFC 4253 "zlib"), activate immediately
@@ -856,6 +861,10 @@ pub(crate) struct NewKeys {
     pub key: usize,
     pub cipher: cipher::CipherPair,
     pub session_id: CryptoVec,
+    /// decoyd change (PATCHES.md): `cipher.local_to_remote` was already installed in the
+    /// packet writer when the server sent its NEWKEYS (`Config::ext_info_with_newkeys`); what
+    /// is left in its place is a placeholder.
+    pub sealing_installed: bool,
 }
 
 #[derive(Debug)]

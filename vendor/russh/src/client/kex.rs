@@ -489,6 +489,7 @@ fn compute_keys(
         key: 0,
         cipher: c,
         session_id: session_id_cv,
+        sealing_installed: false,
     })
 }
 

@@ -384,7 +384,29 @@ impl ServerKex {
                     self.cause.session_id(),
                 )?;
 
-                let reset_seqn = newkeys.names.strict_kex() || self.cause.is_strict_rekey();
+                let mut reset_seqn = newkeys.names.strict_kex() || self.cause.is_strict_rekey();
+                let mut newkeys = newkeys;
+
+                // decoyd change (PATCHES.md): sshd's `kex_send_newkeys` switches its output to
+                // the new keys as NEWKEYS goes out and sends the first exchange's EXT_INFO
+                // right behind it, in the same flight, before the client's NEWKEYS arrives.
+                if self.config.ext_info_with_newkeys
+                    && !self.cause.is_rekey()
+                    && super::session::client_lists_ext_info(&self.exchange.client_kex_init)
+                {
+                    if reset_seqn {
+                        output.reset_seqn();
+                        reset_seqn = false;
+                    }
+                    let sealing = std::mem::replace(
+                        &mut newkeys.cipher.local_to_remote,
+                        Box::new(crate::cipher::clear::Key),
+                    );
+                    output.set_cipher(sealing);
+                    newkeys.sealing_installed = true;
+                    let config = self.config.clone();
+                    output.write_packet(|w| super::session::write_ext_info(&config, w))?;
+                }
 
                 self.state = ServerKexState::WaitingForNewKeys { newkeys };
 
@@ -456,6 +478,7 @@ fn compute_keys(
         key: 0,
         cipher: c,
         session_id: session_id_cv,
+        sealing_installed: false,
     })
 }
 

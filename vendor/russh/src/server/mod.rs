@@ -127,6 +127,10 @@ pub struct Config {
     /// with `server-sig-algs` alone, before the answer to its first `USERAUTH_REQUEST`. A
     /// decoyd change; off by default.
     pub ext_info_in_auth: bool,
+    /// Send the EXT_INFO of the first key exchange right behind the server's NEWKEYS, under
+    /// the new keys, as sshd's `kex_send_newkeys` does, instead of once the client's NEWKEYS
+    /// has arrived. A decoyd change (see PATCHES.md); off by default.
+    pub ext_info_with_newkeys: bool,
 }
 
 impl Default for Config {
@@ -160,6 +164,7 @@ impl Default for Config {
             openssh_dispatch: false,
             invalid_types_from: None,
             ext_info_in_auth: false,
+            ext_info_with_newkeys: false,
         }
     }
 }

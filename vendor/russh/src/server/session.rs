@@ -1609,21 +1609,10 @@ impl Session {
     pub(crate) fn maybe_send_ext_info(&mut self) -> Result<(), Error> {
         if let Some(ref mut enc) = self.common.encrypted {
             // If client sent a ext-info-c message in the kex list, it supports RFC 8308 extension negotiation.
-            let mut key_extension_client = false;
-            if let Some(e) = &enc.exchange {
-                let Some(mut r) = e.client_kex_init.get(17..) else {
-                    return Ok(());
-                };
-                if let Ok(kex_list) = NameList::decode(&mut r) {
-                    use super::negotiation::Select;
-                    key_extension_client = super::negotiation::Server::select(
-                        &[EXTENSION_SUPPORT_AS_CLIENT],
-                        &kex_list,
-                        AlgorithmKind::Kex,
-                    )
-                    .is_ok();
-                }
-            }
+            let key_extension_client = enc
+                .exchange
+                .as_ref()
+                .is_some_and(|e| client_lists_ext_info(&e.client_kex_init));
 
             // decoyd change (PATCHES.md): sshd reads a client's EXT_INFO only from a client
             // that listed `ext-info-c`.
@@ -1632,25 +1621,13 @@ impl Session {
                 debug!("RFC 8308 Extension Negotiation not supported by client");
                 return Ok(());
             }
+            // decoyd change (PATCHES.md): sent already, behind the server's NEWKEYS.
+            if self.common.config.ext_info_with_newkeys {
+                return Ok(());
+            }
 
             let config = &self.common.config;
-            push_packet!(enc.write, {
-                msg::EXT_INFO.encode(&mut enc.write)?;
-                (1 + u32::from(config.publickey_hostbound) + u32::from(config.ping))
-                    .encode(&mut enc.write)?;
-                "server-sig-algs".encode(&mut enc.write)?;
-
-                server_sig_algs(config).encode(&mut enc.write)?;
-                // decoyd change (PATCHES.md): OpenSSH's own extensions, in its order.
-                if config.publickey_hostbound {
-                    "publickey-hostbound@openssh.com".encode(&mut enc.write)?;
-                    "0".encode(&mut enc.write)?;
-                }
-                if config.ping {
-                    "ping@openssh.com".encode(&mut enc.write)?;
-                    "0".encode(&mut enc.write)?;
-                }
-            });
+            push_packet!(enc.write, { write_ext_info(config, &mut enc.write)?; });
         }
         Ok(())
     }
@@ -1675,6 +1652,41 @@ impl Session {
         self.kex = SessionKexState::InProgress(kex);
         Ok(())
     }
+}
+
+/// Whether a client's KEXINIT (the whole packet payload) lists `ext-info-c`, asking for
+/// RFC 8308 extension negotiation.
+pub(crate) fn client_lists_ext_info(client_kex_init: &[u8]) -> bool {
+    use super::negotiation::Select;
+    let Some(mut r) = client_kex_init.get(17..) else {
+        return false;
+    };
+    NameList::decode(&mut r).is_ok_and(|kex_list| {
+        super::negotiation::Server::select(
+            &[EXTENSION_SUPPORT_AS_CLIENT],
+            &kex_list,
+            AlgorithmKind::Kex,
+        )
+        .is_ok()
+    })
+}
+
+/// The EXT_INFO payload of the first key exchange. decoyd change (PATCHES.md): OpenSSH's own
+/// extensions follow `server-sig-algs`, in its order.
+pub(crate) fn write_ext_info(config: &Config, w: &mut Vec<u8>) -> Result<(), Error> {
+    msg::EXT_INFO.encode(w)?;
+    (1 + u32::from(config.publickey_hostbound) + u32::from(config.ping)).encode(w)?;
+    "server-sig-algs".encode(w)?;
+    server_sig_algs(config).encode(w)?;
+    if config.publickey_hostbound {
+        "publickey-hostbound@openssh.com".encode(w)?;
+        "0".encode(w)?;
+    }
+    if config.ping {
+        "ping@openssh.com".encode(w)?;
+        "0".encode(w)?;
+    }
+    Ok(())
 }
 
 #[cfg(all(test, feature = "flate2"))]
