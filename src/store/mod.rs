@@ -62,12 +62,7 @@ impl Default for StoreSettings {
             write_queue: 1024,
             max_batch: 1024,
             prune_every: Duration::from_secs(60),
-            // A sync costs about 0.2 ms of CPU here whatever it holds (sled's flush, the
-            // fdatasync, the disk's round trips). Under a flood of new SSH connections, 8 ms
-            // took the writer from 44 to 31 µs of CPU per connection against 2 ms (20 ms:
-            // 22 µs). A failed attempt's answer waits out the failure delay beside the sync,
-            // so only the key exchange reply can wait these milliseconds longer.
-            commit_window: Duration::from_millis(8),
+            commit_window: Duration::from_millis(2),
         }
     }
 }
