@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{Output, PROGRAMS, Shell, expand_home, normalize};
+use super::{Output, Shell, expand_home, normalize};
 
 /// Builtins bash has that nothing here models: taken, and they succeed with no output.
 const QUIET: &[&str] = &[
@@ -101,8 +101,8 @@ impl Shell {
                 for a in args.iter().filter(|a| !a.starts_with('-')) {
                     if BUILTINS.contains(a) || QUIET.contains(a) {
                         let _ = writeln!(out.stdout, "{a} is a shell builtin");
-                    } else if PROGRAMS.iter().any(|p| p.name == *a) {
-                        let _ = writeln!(out.stdout, "{a} is /usr/bin/{a}");
+                    } else if let Some(path) = self.which(a) {
+                        let _ = writeln!(out.stdout, "{a} is {path}");
                     } else {
                         let shown: String = a.chars().take(256).collect();
                         out.stderr
@@ -117,8 +117,8 @@ impl Shell {
                     for a in &args[1..] {
                         if BUILTINS.contains(a) || QUIET.contains(a) {
                             let _ = writeln!(out.stdout, "{a}");
-                        } else if PROGRAMS.iter().any(|p| p.name == *a) {
-                            let _ = writeln!(out.stdout, "/usr/bin/{a}");
+                        } else if let Some(path) = self.which(a) {
+                            let _ = writeln!(out.stdout, "{path}");
                         } else {
                             continue;
                         }

@@ -31,7 +31,7 @@ impl Shell {
     /// `PATH`: sshd's compiled-in default for an exec request; for an interactive login,
     /// what `/etc/profile` sets (Debian) or `/etc/environment` (Ubuntu, through pam_env,
     /// for both).
-    fn path(&self) -> &'static str {
+    pub(super) fn path(&self) -> &'static str {
         let root = self.user.uid == 0;
         match (self.host.distro.family, self.interactive, root) {
             (Family::Ubuntu, _, _) => {

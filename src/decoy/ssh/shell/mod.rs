@@ -14,6 +14,7 @@ use super::profile::Distro;
 use super::ssh_client;
 use fs::{Redirect, Sink, missing_operand};
 
+mod accounts;
 mod arith;
 mod awk;
 mod builtins;
@@ -234,30 +235,36 @@ impl Host {
     /// `/etc/shadow`: every account of `/etc/passwd` locked (`*`) but root and the users,
     /// whose hashes are yescrypt-shaped and match nothing, all changed on the install day.
     fn shadow(&self) -> String {
-        const B64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let day = self.installed() / 86_400;
         let passwd = self.files.get("/etc/passwd").map_or("", String::as_str);
         let mut out = String::new();
         for name in passwd.lines().filter_map(|l| l.split(':').next()) {
             let hash = if name == "root" || self.user(name).is_some() {
-                let mut seed = self.seed(name);
-                let mut chars = |n: usize| -> String {
-                    (0..n)
-                        .map(|_| {
-                            seed = seed
-                                .wrapping_mul(6_364_136_223_846_793_005)
-                                .wrapping_add(1_442_695_040_888_963_407);
-                            char::from(B64[(seed >> 58) as usize])
-                        })
-                        .collect()
-                };
-                format!("$y$j9T${}${}", chars(22), chars(43))
+                self.hash_like(name)
             } else {
                 "*".to_string()
             };
             let _ = writeln!(out, "{name}:{hash}:{day}:0:99999:7:::");
         }
         out
+    }
+
+    /// A yescrypt hash as `/etc/shadow` holds one (`$y$j9T$` salt `$` hash), drawn from
+    /// `what` and the host name: it has the real one's shape and matches no password.
+    fn hash_like(&self, what: &str) -> String {
+        const B64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut seed = self.seed(what);
+        let mut chars = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    char::from(B64[(seed >> 58) as usize])
+                })
+                .collect()
+        };
+        format!("$y$j9T${}${}", chars(22), chars(43))
     }
 
     /// When the fake host last booted: a time within the last 40 days that stays put across
@@ -306,6 +313,9 @@ impl Host {
         }
         if dir == "/usr/bin" || dir == "/bin" {
             out.extend(PROGRAMS.iter().map(|p| p.name.to_string()));
+        }
+        if dir == "/usr/sbin" || dir == "/sbin" {
+            out.extend(SBIN.iter().map(|p| p.name.to_string()));
         }
         let prefix = if dir == "/" {
             "/".to_string()
@@ -918,6 +928,14 @@ impl Shell {
             return self.builtin(name, &args, stdin, out);
         }
         match name {
+            // A program of /usr/sbin runs by its name only where PATH has that folder (a
+            // Debian user's does not).
+            n if !words[0].contains('/') && is_sbin(n) && !self.sbin_in_path() => {
+                out.stderr.push_str(&self.not_found(n));
+                out.status = 127;
+            }
+            "passwd" => self.passwd(&args, stdin, out),
+            "chpasswd" => self.chpasswd(&args, stdin, out),
             "exec" if !args.is_empty() => {
                 self.command(&words[1..], stdin, out);
                 out.exit = true;
@@ -1158,10 +1176,11 @@ impl Shell {
             "which" => {
                 let mut found = !args.is_empty();
                 for a in &args {
-                    if PROGRAMS.iter().any(|p| p.name == *a) {
-                        let _ = writeln!(out.stdout, "/usr/bin/{a}");
-                    } else {
-                        found = false;
+                    match self.which(a) {
+                        Some(path) => {
+                            let _ = writeln!(out.stdout, "{path}");
+                        }
+                        None => found = false,
                     }
                 }
                 out.status = u32::from(!found);
@@ -1245,20 +1264,32 @@ impl Shell {
         if word.ends_with('/') && is_file {
             return Err(("Not a directory", 126));
         }
-        if let Some(rest) = path.rsplit('/').next()
-            && program_size(&path, "").is_some()
-        {
-            return PROGRAMS
-                .iter()
-                .find(|p| p.name == rest)
-                .map(|p| p.name)
-                .ok_or(("No such file or directory", 127));
+        if let Some(p) = program_at(&path, "") {
+            return Ok(p.name);
         }
         if self.host.dirs.contains(&path) {
             Err(("Is a directory", 126))
         } else {
             Err(("No such file or directory", 127))
         }
+    }
+
+    /// Where `PATH` finds the program `name`, if the host has one there.
+    pub(super) fn which(&self, name: &str) -> Option<String> {
+        if PROGRAMS.iter().any(|p| p.name == name) {
+            Some(format!("/usr/bin/{name}"))
+        } else if is_sbin(name) && self.sbin_in_path() {
+            Some(format!("/usr/sbin/{name}"))
+        } else {
+            None
+        }
+    }
+
+    /// Whether this session's `PATH` has `/usr/sbin` (or `/sbin`, the same folder).
+    fn sbin_in_path(&self) -> bool {
+        self.path()
+            .split(':')
+            .any(|d| d == "/usr/sbin" || d == "/sbin")
     }
 
     fn uname(&self, args: &[&str], out: &mut Output) {
@@ -1779,6 +1810,8 @@ const PROGRAMS: &[Program] = &[
     program("ps", 146_360, 1_671_429_998),
     program("printenv", 35_664, 1_663_687_647),
     program("printf", 64_432, 1_663_687_647),
+    // Set-uid root (see `stat`); passwd 1:4.13+dfsg1-1+deb12u1.
+    program("passwd", 68_248, 1_744_022_326),
     program("pwd", 43_952, 1_663_687_647),
     program("rm", 72_752, 1_663_687_647),
     Program {
@@ -1808,6 +1841,10 @@ const PROGRAMS: &[Program] = &[
     },
     program("whoami", 39_792, 1_663_687_647),
 ];
+
+/// The programs the fake host answers for in `/usr/sbin`, found by name only where `PATH`
+/// has that folder (root's, and every Ubuntu user's); passwd 1:4.13+dfsg1-1+deb12u1.
+const SBIN: &[Program] = &[program("chpasswd", 63_856, 1_744_022_326)];
 
 /// The program at `path` (`/usr/bin/NAME` or `/bin/NAME`, or the `/proc/self/exe` of the
 /// program reading it).
@@ -1867,13 +1904,26 @@ fn echo_escapes(text: &str) -> (String, bool) {
 }
 
 fn program_at(path: &str, reader: &str) -> Option<&'static Program> {
-    let name = match path {
-        "/proc/self/exe" => reader,
-        p => p
-            .strip_prefix("/usr/bin/")
-            .or_else(|| p.strip_prefix("/bin/"))?,
-    };
-    PROGRAMS.iter().find(|p| p.name == name)
+    let in_dir = |list: &'static [Program], name: &str| list.iter().find(|p| p.name == name);
+    if path == "/proc/self/exe" {
+        return in_dir(PROGRAMS, reader).or_else(|| in_dir(SBIN, reader));
+    }
+    if let Some(name) = path
+        .strip_prefix("/usr/sbin/")
+        .or_else(|| path.strip_prefix("/sbin/"))
+    {
+        return in_dir(SBIN, name);
+    }
+    in_dir(
+        PROGRAMS,
+        path.strip_prefix("/usr/bin/")
+            .or_else(|| path.strip_prefix("/bin/"))?,
+    )
+}
+
+/// Whether `name` is one of the host's programs in `/usr/sbin`.
+fn is_sbin(name: &str) -> bool {
+    SBIN.iter().any(|p| p.name == name)
 }
 
 /// A program's size, if the fake host has one at `path` (see [`program_at`]).
@@ -3185,11 +3235,11 @@ mod tests {
                 let bits = st.mode.bytes().fold(0u32, |m, b| {
                     (m << 1) | u32::from(!matches!(b, b'-' | b'S' | b'T'))
                 });
-                let special = match st.mode {
-                    m if m.ends_with('t') => 0o1000,
-                    m if m.as_bytes()[5] == b's' => 0o2000,
-                    _ => 0,
-                };
+                let m = st.mode.as_bytes();
+                let special = [(8, b't', 0o1000), (5, b's', 0o2000), (2, b's', 0o4000)]
+                    .iter()
+                    .filter(|(at, c, _)| m[*at] == *c)
+                    .fold(0, |bits, (_, _, bit)| bits | bit);
                 std::fs::set_permissions(
                     local(p),
                     std::os::unix::fs::PermissionsExt::from_mode(bits | special),
@@ -4754,6 +4804,170 @@ mod tests {
             let o = Shell::new(h.clone(), h.users[0].clone(), rng.random()).run(&line);
             assert!(o.stdout.len() + o.stderr.len() < 4 << 20, "{line:?}");
         }
+    }
+
+    /// Runs `line` in the real bash with a private copy of this machine's `/etc` mounted
+    /// over `/etc` in a mount namespace of its own, so the real `passwd` and `chpasswd`
+    /// change only the copy; as `nobody` when `as_nobody`: (stdout, stderr, status).
+    fn real_bash_on_copied_etc(line: &str, as_nobody: bool) -> (String, String, u32) {
+        let copy = tempfile::tempdir().unwrap();
+        let etc = copy.path().join("etc");
+        let copied = std::process::Command::new("cp")
+            .args(["-a", "/etc"])
+            .arg(&etc)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let run = if as_nobody {
+            "exec setpriv --reuid 65534 --regid 65534 --clear-groups bash -c \"$2\""
+        } else {
+            "exec bash -c \"$2\""
+        };
+        // Nothing runs unless the copy is in place: the real tools would change this
+        // machine's passwords.
+        let script = format!("mount --bind \"$1\" /etc || exit 99; {run}");
+        let o = std::process::Command::new("unshare")
+            .args(["-m", "sh", "-c", &script, "sh"])
+            .arg(&etc)
+            .arg(line)
+            .env("LC_ALL", "C")
+            .output()
+            .unwrap();
+        let status = o.status.code().unwrap() as u32;
+        assert_ne!(status, 99, "the copy of /etc could not be mounted");
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            status,
+        )
+    }
+
+    #[test]
+    fn passwords_change_as_the_real_passwd_and_chpasswd_change_them() {
+        // Bots set a password of their own on the account they broke into, piped to
+        // chpasswd or passwd. Each line runs in the fake shell and in the real tools
+        // (shadow 4.13 with Debian's PAM), the real ones on a copy of /etc.
+        assert!(
+            runs_as_root(),
+            "the comparison with the real passwd needs root (a mount namespace)"
+        );
+        let h = host(Profile::Openssh92Debian);
+        let root_lines = [
+            "echo 'root:Zq-new1' | chpasswd; echo $?",
+            "echo 'rootZq1' | chpasswd",
+            "echo 'nosuch:Zq1' | chpasswd",
+            "printf 'a:b\nroot:x\n\nroot\n' | chpasswd",
+            "printf 'root:\n' | chpasswd",
+            "printf 'root:a:b\n' | chpasswd",
+            "printf 'nobody:Zq1' | chpasswd",
+            "chpasswd -z",
+            "chpasswd --bogus",
+            "chpasswd -h",
+            "chpasswd -c",
+            "printf 'Zq1\nZq1\n' | passwd",
+            "printf 'Zq1\nZq1\n' | passwd root",
+            "printf 'Zq1\nZq1\n' | passwd nobody",
+            "printf 'Zq1\n' | passwd",
+            "printf '\n\n' | passwd",
+            "printf '\n\n\n\n\n\n\n' | passwd",
+            "printf '\nZq1\nZq1\n' | passwd",
+            "printf 'a\nb\nZq1\nZq1\n' | passwd",
+            "passwd < /dev/null",
+            "printf 'Zq1\nZq1\n' | passwd nosuch",
+            "passwd -S nosuch",
+            "passwd -x",
+            "passwd -z",
+            "passwd --bogus",
+            "passwd a b",
+            "passwd -h",
+        ];
+        for line in root_lines {
+            let fake = root_shell(&h).run(line);
+            let (stdout, stderr, status) = real_bash_on_copied_etc(line, false);
+            assert_eq!(
+                (fake.stdout.as_str(), fake.stderr.as_str(), fake.status),
+                (stdout.as_str(), stderr.as_str(), status),
+                "{line}"
+            );
+        }
+        // A user (here the real nobody, the fake deploy) may change only their own password,
+        // and PAM first wants the current one.
+        for line in [
+            "printf 'old\nZq1\nZq1\n' | passwd",
+            "printf 'old\n' | passwd root",
+            "echo root:Zq1 | /usr/sbin/chpasswd",
+            "passwd -S",
+        ] {
+            let fake = run(&h, false, line);
+            let (stdout, stderr, status) = real_bash_on_copied_etc(line, true);
+            let real = |s: String| s.replace("nobody", "deploy");
+            let fake_stdout = if line == "passwd -S" {
+                // The real nobody's is locked; the fake user's has a password.
+                fake.stdout.replace(" P ", " L ")
+            } else {
+                fake.stdout.clone()
+            };
+            let (stdout, stderr) = (real(stdout), real(stderr));
+            let days = |s: &str| s.split(' ').skip(3).collect::<Vec<_>>().join(" ");
+            if line == "passwd -S" {
+                assert_eq!(days(&fake_stdout), days(&stdout), "{line}");
+                assert_eq!(
+                    fake_stdout.split(' ').take(2).collect::<Vec<_>>(),
+                    ["deploy", "L"]
+                );
+            } else {
+                assert_eq!(
+                    (fake_stdout.as_str(), fake.stderr.as_str(), fake.status),
+                    (stdout.as_str(), stderr.as_str(), status),
+                    "{line}"
+                );
+            }
+        }
+
+        // A change shows in the session's /etc/shadow and in `passwd -S`, dated today;
+        // another session's host is untouched.
+        let mut sh = root_shell(&h);
+        let before = sh.run("grep ^root: /etc/shadow").stdout;
+        assert_eq!(sh.run("echo root:Zq-new1 | chpasswd").status, 0);
+        let after = sh.run("grep ^root: /etc/shadow").stdout;
+        assert_ne!(before, after);
+        assert!(after.starts_with("root:$y$j9T$"), "{after}");
+        let today = sh.run("date +%F").stdout;
+        assert_eq!(
+            sh.run("passwd -S").stdout,
+            format!("root P {} 0 99999 7 -1\n", today.trim())
+        );
+        assert_eq!(root_shell(&h).run("grep ^root: /etc/shadow").stdout, before);
+
+        // chpasswd lives in /usr/sbin: a Debian user's PATH does not have it, root's and
+        // every Ubuntu user's do; passwd is set-uid root, as `find -perm -4000` finds.
+        let o = run(&h, false, "echo a:b | chpasswd");
+        assert_eq!(
+            (o.stderr.as_str(), o.status),
+            ("bash: line 1: chpasswd: command not found\n", 127)
+        );
+        assert_eq!(
+            run(&host(Profile::Openssh96Ubuntu), false, "which chpasswd").stdout,
+            "/usr/sbin/chpasswd\n"
+        );
+        let mut sh = root_shell(&h);
+        assert_eq!(
+            sh.run("which chpasswd passwd; type chpasswd").stdout,
+            "/usr/sbin/chpasswd\n/usr/bin/passwd\nchpasswd is /usr/sbin/chpasswd\n"
+        );
+        let l = sh.run("ls -l /usr/bin/passwd /usr/sbin/chpasswd").stdout;
+        assert!(l.starts_with("-rwsr-xr-x 1 root root 68248 "), "{l}");
+        assert!(l.contains("\n-rwxr-xr-x 1 root root 63856 "), "{l}");
+        assert_eq!(
+            sh.run("find /usr/bin -perm -4000").stdout,
+            "/usr/bin/passwd\n"
+        );
+    }
+
+    fn runs_as_root() -> bool {
+        // /proc/self belongs to the process's effective user.
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
     }
 
     #[test]

@@ -111,6 +111,10 @@ impl Host {
             st.mode = "rwxr-xr-x";
             st.size = p.size as u64;
             st.mtime = self.program_time(p);
+            if p.name == "passwd" {
+                // Set-uid root, to write /etc/shadow for its user.
+                st.mode = "rwsr-xr-x";
+            }
             if p.name == "crontab" {
                 // cron's postinst makes it setgid crontab, to write the spool.
                 st.mode = "rwxr-sr-x";
