@@ -165,6 +165,9 @@ pub struct Shared {
     config: Arc<russh::server::Config>,
     methods: MethodSet,
     host: Arc<Host>,
+    /// The listener's address when it names one IP address: every connection's own local
+    /// address, known without asking the kernel (one system call less per connection).
+    local: Option<SocketAddr>,
     /// Previous login per user, for the "Last login:" line (as lastlog would show it).
     last_login: Mutex<HashMap<String, (SystemTime, IpAddr)>>,
 }
@@ -315,7 +318,12 @@ pub async fn run(listener: TcpListener, ready: Ready, ctx: DecoyCtx) {
             settings.limits.max_connections,
             settings.limits.max_connections_per_source,
         );
+        let local = listener
+            .local_addr()
+            .ok()
+            .filter(|a| !a.ip().is_unspecified());
         let shared = Arc::new(Shared {
+            local,
             methods: profile.methods(),
             settings,
             ctx: ctx.clone(),
@@ -339,7 +347,9 @@ async fn serve(stream: TcpStream, peer: SocketAddr, sh: Arc<Shared>, _permit: Co
     // Interactive traffic: without this each small reply waits for the client's delayed ACK
     // (russh's own `nodelay` setting applies only to the listeners it accepts on itself).
     let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().unwrap_or(peer);
+    let local = sh
+        .local
+        .unwrap_or_else(|| stream.local_addr().unwrap_or(peer));
     let tap = Arc::new(Tap::default());
     let wire = Wire::new(
         stream,
