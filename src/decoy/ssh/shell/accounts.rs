@@ -127,6 +127,31 @@ fn options(tool: &str, spec: Options, args: &[&str]) -> Result<(String, Vec<Stri
     Ok((given, words))
 }
 
+/// [`options`] for one of the two tools: `None` once it has answered by itself (its usage for
+/// `-h` on stdout; a complaint and the usage on stderr, with `bad_status`).
+fn parse(
+    tool: &str,
+    spec: Options,
+    usage: &str,
+    bad_status: u32,
+    args: &[&str],
+    out: &mut Output,
+) -> Option<(String, Vec<String>)> {
+    match options(tool, spec, args) {
+        Ok((given, _)) if given.contains('h') => {
+            out.stdout.push_str(usage);
+            None
+        }
+        Ok(parsed) => Some(parsed),
+        Err(e) => {
+            out.stderr.push_str(&e);
+            out.stderr.push_str(usage);
+            out.status = bad_status;
+            None
+        }
+    }
+}
+
 /// The lines a tool reads from its standard input (none at a terminal: nothing is piped).
 fn lines(stdin: Option<&str>) -> Vec<&str> {
     stdin.map_or_else(Vec::new, |s| s.lines().collect())
@@ -178,19 +203,10 @@ impl Shell {
 
     /// `passwd [options] [LOGIN]`.
     pub(super) fn passwd(&mut self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
-        let (given, words) = match options("passwd", PASSWD_OPTIONS, args) {
-            Ok(o) => o,
-            Err(e) => {
-                out.stderr.push_str(&e);
-                out.stderr.push_str(PASSWD_USAGE);
-                out.status = 6;
-                return;
-            }
-        };
-        if given.contains('h') {
-            out.stdout.push_str(PASSWD_USAGE);
+        let Some((given, words)) = parse("passwd", PASSWD_OPTIONS, PASSWD_USAGE, 6, args, out)
+        else {
             return;
-        }
+        };
         if words.len() > 1 {
             out.stderr.push_str(PASSWD_USAGE);
             out.status = 2;
@@ -232,7 +248,8 @@ impl Shell {
             );
             return;
         }
-        if !root && name != me {
+        let modifies = given.chars().any(|c| "deilnuwxk".contains(c));
+        if !root && (name != me || modifies) {
             let _ = writeln!(
                 out.stderr,
                 "passwd: You may not view or modify password information for {name}."
@@ -240,15 +257,7 @@ impl Shell {
             out.status = 1;
             return;
         }
-        if given.chars().any(|c| "deilnuwxk".contains(c)) {
-            if !root {
-                let _ = writeln!(
-                    out.stderr,
-                    "passwd: You may not view or modify password information for {name}."
-                );
-                out.status = 1;
-                return;
-            }
+        if modifies {
             out.stdout.push_str("passwd: password changed.\n");
             return;
         }
@@ -308,17 +317,7 @@ impl Shell {
 
     /// `chpasswd`: one `user:password` a line from its standard input.
     pub(super) fn chpasswd(&mut self, args: &[&str], stdin: Option<&str>, out: &mut Output) {
-        let given = match options("chpasswd", CHPASSWD_OPTIONS, args) {
-            Ok((given, _)) => given,
-            Err(e) => {
-                out.stderr.push_str(&e);
-                out.stderr.push_str(CHPASSWD_USAGE);
-                out.status = 2;
-                return;
-            }
-        };
-        if given.contains('h') {
-            out.stdout.push_str(CHPASSWD_USAGE);
+        if parse("chpasswd", CHPASSWD_OPTIONS, CHPASSWD_USAGE, 2, args, out).is_none() {
             return;
         }
         let root = self.user.uid == 0;
