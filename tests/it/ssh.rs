@@ -1787,6 +1787,49 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
 }
 
 #[test]
+fn a_sleep_in_the_fake_shell_holds_the_answer_back_as_long_as_it_asks() {
+    // A timing check: a fake shell that answers `sleep` at once gives itself away.
+    let sensor = ssh_sensor(&format!(
+        "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\n"
+    ));
+    let d = sensor.start();
+    let login = ["-o", "PubkeyAuthentication=no"];
+    let started = Instant::now();
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &login,
+        Some("sleep 1 0.5; echo woke"),
+    );
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), "woke\n");
+    assert!(
+        took >= Duration::from_millis(1500),
+        "the answer came after {took:?}, before the 1.5 s the command slept"
+    );
+
+    // The same in an interactive shell: the output and the next prompt wait for the sleep.
+    let started = Instant::now();
+    let shell = paramiko(&[
+        "shell",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+        "sleep 2.5 && echo woke",
+    ]);
+    let took = started.elapsed();
+    let out = shell[0]["output"].as_str().unwrap();
+    assert!(out.contains("echo woke\r\nwoke\r\n"), "{out}");
+    assert!(
+        took >= Duration::from_millis(2500),
+        "the shell session ended after {took:?}, before the 2.5 s its command slept"
+    );
+}
+
+#[test]
 fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_recorded() {
     let sensor = ssh_sensor(&format!(
         "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\nshell:\n  hostname: build-07\n  files:\n    /home/deploy/notes.txt: \"db: 10.0.4.20\\n\"\n"

@@ -279,6 +279,22 @@ impl Conn {
         .await
     }
 
+    /// Waits out what the commands' `sleep`s asked for, up to `MAX_SLEEP` and half the idle
+    /// timeout (the session reads nothing meanwhile, so a longer wait would end it as idle),
+    /// or until the daemon stops.
+    async fn sleep(&self, asked: Duration) {
+        let wait = asked
+            .min(MAX_SLEEP)
+            .min(self.sh.settings.limits.idle_timeout / 2);
+        if wait.is_zero() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.sh.ctx.shutdown.cancelled() => {}
+        }
+    }
+
     /// Runs the lines a shell channel completed; records them all, then answers.
     async fn keys(
         &mut self,
@@ -300,6 +316,7 @@ impl Conn {
         let (mut out, mut err) = (String::new(), String::new());
         let mut events = Vec::new();
         let mut exit = None;
+        let mut slept = Duration::ZERO;
         for key in keys {
             match key {
                 Key::Line(line) => {
@@ -318,6 +335,7 @@ impl Conn {
                             ),
                             1,
                         ));
+                        slept = slept.saturating_add(o.slept);
                         out.push_str(&o.stdout);
                         if tty {
                             out.push_str(&o.stderr);
@@ -354,6 +372,7 @@ impl Conn {
             }
             self.stats.commands.fetch_add(n, Ordering::Relaxed);
         }
+        self.sleep(slept).await;
         send(session, channel, &out, &err, tty)?;
         if let Some(status) = exit {
             end_channel(session, channel, status)?;
@@ -391,6 +410,11 @@ fn user_delay(seed: &[u8; 32], user: &str) -> Duration {
     let x = u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]]));
     Duration::from_nanos(5_000_000 + ((x * 4_200_000) >> 32))
 }
+
+/// The longest a shell's `sleep` holds its answer back: long enough for an attacker's timing
+/// check (`sleep 5; echo done`), short enough that a `sleep 3600` does not hold a session's
+/// task for an hour.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// The stock `.bashrc` turns on a color prompt for these terminal types.
 fn color_term(term: &str) -> bool {
@@ -799,14 +823,14 @@ impl Handler for Conn {
         };
         let command =
             String::from_utf8_lossy(&data[..data.len().min(shell::MAX_LINE)]).into_owned();
-        let (stdout, stderr, status) = match scp_refusal(&command) {
-            Some(answer) => (answer, String::new(), 1),
+        let (stdout, stderr, status, slept) = match scp_refusal(&command) {
+            Some(answer) => (answer, String::new(), 1, Duration::ZERO),
             None => {
                 let o = Shell::new(self.sh.host.clone(), user.clone(), false)
                     .from(self.peer)
                     .on(self.local.ip())
                     .run(&command);
-                (o.stdout, o.stderr, o.status)
+                (o.stdout, o.stderr, o.status, o.slept)
             }
         };
         self.record(Event::SshCommand(SshCommand {
@@ -818,6 +842,7 @@ impl Handler for Conn {
         .await?;
         self.stats.commands.fetch_add(1, Ordering::Relaxed);
         session.channel_success(channel)?;
+        self.sleep(slept).await;
         send(session, channel, &stdout, &stderr, false)?;
         end_channel(session, channel, status)?;
         self.channels.remove(&channel);

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::profile::Distro;
 use super::ssh_client;
@@ -345,6 +345,9 @@ pub struct Output {
     pub status: u32,
     /// The shell should end (`exit`, `logout`).
     pub exit: bool,
+    /// How long the line's `sleep`s asked for: the session waits it out (up to a bound)
+    /// before it answers, because an answer that comes at once gives the fake shell away.
+    pub slept: Duration,
 }
 
 /// One shell session of a logged-in user.
@@ -941,14 +944,11 @@ impl Shell {
                 out.exit = true;
             }
             "exec" => {}
-            "sleep" => match args.first() {
-                None => missing_operand("sleep", "missing operand", out),
-                // Answered at once: a session's commands run in turn, and none waits here.
-                Some(a)
-                    if a.trim_end_matches(['s', 'm', 'h', 'd'])
-                        .parse::<f64>()
-                        .is_ok() => {}
-                Some(a) => {
+            "sleep" if args.is_empty() => missing_operand("sleep", "missing operand", out),
+            // GNU sleep waits for the sum of its arguments; any bad one and it waits not at all.
+            "sleep" => match args.iter().map(|a| sleep_interval(a).ok_or(a)).sum() {
+                Ok(total) => out.slept = out.slept.saturating_add(total),
+                Err(a) => {
                     let shown: String = a.chars().take(256).collect();
                     let _ = writeln!(
                         out.stderr,
@@ -2496,6 +2496,26 @@ fn ps_start(started: SystemTime, now: SystemTime) -> String {
 
 /// A time as C's `ctime` writes it (`Tue Dec 10 09:12:01 2024`), in UTC: the format of
 /// sshd's "Last login:" line.
+/// One of `sleep`'s intervals: a non-negative number with an optional unit (s, m, h, d).
+fn sleep_interval(arg: &str) -> Option<Duration> {
+    let (number, unit) = match arg.char_indices().last() {
+        Some((i, c @ ('s' | 'm' | 'h' | 'd'))) => (&arg[..i], c),
+        _ => (arg, 's'),
+    };
+    let n: f64 = number.parse().ok()?;
+    if n.is_nan() || n < 0.0 {
+        return None;
+    }
+    let scale = match unit {
+        'm' => 60.0,
+        'h' => 3600.0,
+        'd' => 86400.0,
+        _ => 1.0,
+    };
+    // Anything past a day is a day here: the session never waits that long anyway.
+    Some(Duration::from_secs_f64((n * scale).min(86400.0)))
+}
+
 pub fn ctime(t: SystemTime) -> String {
     date::strftime("%a %b %e %H:%M:%S %Y", t)
 }
@@ -3147,6 +3167,33 @@ mod tests {
 
     fn run(h: &Arc<Host>, interactive: bool, line: &str) -> Output {
         Shell::new(h.clone(), h.users[0].clone(), interactive).run(line)
+    }
+
+    #[test]
+    fn sleep_asks_for_the_sum_of_its_intervals_and_for_nothing_when_one_is_bad() {
+        let h = host(Profile::Openssh92Debian);
+        let o = run(&h, false, "sleep 1 2m 0.5s; sleep 1h 1d");
+        assert_eq!(
+            o.slept,
+            Duration::from_secs_f64(1.0 + 120.0 + 0.5 + 3600.0 + 86400.0)
+        );
+        assert_eq!(o.status, 0);
+        let o = run(&h, false, "sleep 1 x");
+        assert_eq!(o.slept, Duration::ZERO);
+        assert_eq!(o.status, 1);
+        assert!(
+            o.stderr
+                .starts_with("sleep: invalid time interval \u{2018}x\u{2019}\n")
+        );
+        for bad in ["-1", "1x", "s", "nan"] {
+            assert_eq!(
+                run(&h, false, &format!("sleep {bad}")).status,
+                1,
+                "sleep {bad}"
+            );
+        }
+        // A week is held to a day: the session never waits that long anyway.
+        assert_eq!(run(&h, false, "sleep 7d").slept, Duration::from_secs(86400));
     }
 
     #[test]
