@@ -1789,9 +1789,7 @@ fn the_fake_hosts_figures_pass_the_checks_honeypot_detectors_run_after_login() {
 #[test]
 fn a_sleep_in_the_fake_shell_holds_the_answer_back_as_long_as_it_asks() {
     // A timing check: a fake shell that answers `sleep` at once gives itself away.
-    let sensor = ssh_sensor(&format!(
-        "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\n"
-    ));
+    let sensor = accepting_sensor("openssh-9.6p1-ubuntu");
     let d = sensor.start();
     let login = ["-o", "PubkeyAuthentication=no"];
     let started = Instant::now();

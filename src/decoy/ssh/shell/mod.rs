@@ -2494,8 +2494,6 @@ fn ps_start(started: SystemTime, now: SystemTime) -> String {
     }
 }
 
-/// A time as C's `ctime` writes it (`Tue Dec 10 09:12:01 2024`), in UTC: the format of
-/// sshd's "Last login:" line.
 /// One of `sleep`'s intervals: a non-negative number with an optional unit (s, m, h, d).
 fn sleep_interval(arg: &str) -> Option<Duration> {
     let (number, unit) = match arg.char_indices().last() {
@@ -2516,6 +2514,8 @@ fn sleep_interval(arg: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64((n * scale).min(86400.0)))
 }
 
+/// A time as C's `ctime` writes it (`Tue Dec 10 09:12:01 2024`), in UTC: the format of
+/// sshd's "Last login:" line.
 pub fn ctime(t: SystemTime) -> String {
     date::strftime("%a %b %e %H:%M:%S %Y", t)
 }
