@@ -298,6 +298,9 @@ pub fn text_line(r: &StoredTouch) -> String {
                 " user={:?} {:?} {:?} status={}",
                 c.username, c.source, c.command, c.status
             );
+            if let Some(p) = &c.password {
+                let _ = write!(s, " {}", password_text(p));
+            }
         }
         Event::SshRequest(q) => {
             let _ = write!(s, " {:?}", q.request);

@@ -209,6 +209,7 @@ mod tests {
             source: SshCommandSource::Exec,
             command: "id".into(),
             status: 0,
+            password: None,
         })
     }
 

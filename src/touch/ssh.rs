@@ -93,6 +93,10 @@ pub enum SshCommandSource {
     Shell,
     /// An `exec` request (`ssh host 'command'`).
     Exec,
+    /// A line typed at a program's password prompt in the shell (sudo's), with the
+    /// terminal's echo off: `command` names the program, and the line is kept only as
+    /// `password`, hashed like a login password.
+    Prompt,
 }
 
 /// One command line in an accepted session, and how the fake host answered it.
@@ -106,6 +110,9 @@ pub struct SshCommand {
     pub command: String,
     /// Exit status the fake shell reported.
     pub status: u32,
+    /// What was typed at a password prompt (`source: prompt`), hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
 }
 
 /// A channel or global request the decoy refused: port forwarding, subsystems, agent or X11

@@ -1828,6 +1828,79 @@ fn a_sleep_in_the_fake_shell_holds_the_answer_back_as_long_as_it_asks() {
 }
 
 #[test]
+fn sudo_asks_for_the_password_with_the_echo_off_and_each_one_typed_is_stored_hashed() {
+    // An intruder's first move on a login is often `sudo -i`: sudo asks for the password
+    // before it refuses a user who is not in sudoers, and what is typed there is a guess at
+    // the user's password, worth keeping (as a keyed hash, like login passwords).
+    let sensor = accepting_sensor("openssh-9.6p1-ubuntu");
+    let d = sensor.start();
+    let started = Instant::now();
+    let shell = paramiko(&[
+        "shell",
+        "127.0.0.1",
+        &d.addr("ssh").port().to_string(),
+        "deploy",
+        "Zq-Summer-2024",
+        "sudo -i",
+        "wrong-guess",
+        "Zq-Summer-2024",
+    ]);
+    let took = started.elapsed();
+    let out = shell[0]["output"].as_str().unwrap();
+    let prompt = "[sudo] password for deploy: ";
+    assert!(
+        out.contains(&format!(
+            "sudo -i\r\n{prompt}\r\nSorry, try again.\r\n{prompt}\r\ndeploy is not in the sudoers file.\r\ndeploy@"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("wrong-guess"), "a password was echoed: {out}");
+    // pam_unix holds a wrong password back for about 2 s.
+    assert!(took >= Duration::from_secs(2), "answered after {took:?}");
+
+    // Without a terminal sudo cannot ask, and says so as the real one does.
+    let o = sshpass(
+        d.addr("ssh"),
+        "deploy",
+        "Zq-Summer-2024",
+        &["-o", "PubkeyAuthentication=no"],
+        Some("sudo id"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n"
+    );
+
+    let events = sensor.events_with("ssh_command", 5);
+    let typed: Vec<_> = of_type(&events, "ssh_command")
+        .into_iter()
+        .filter(|e| e["event"]["source"] == "prompt")
+        .collect();
+    assert_eq!(typed.len(), 2, "{events:?}");
+    for (e, password) in typed.iter().zip(["wrong-guess", "Zq-Summer-2024"]) {
+        assert_eq!(e["event"]["command"], "sudo");
+        assert_eq!(
+            e["event"]["password"]["hmac"],
+            sensor.password_hmac(password)
+        );
+    }
+    let all = serde_json::to_string(&events).unwrap();
+    assert!(
+        !all.contains("wrong-guess"),
+        "a sudo password was stored as text"
+    );
+    let lines: Vec<_> = of_type(&events, "ssh_command")
+        .into_iter()
+        .filter_map(|e| e["event"]["command"].as_str())
+        .collect();
+    assert!(
+        lines.contains(&"sudo -i") && lines.contains(&"sudo id"),
+        "{lines:?}"
+    );
+}
+
+#[test]
 fn an_accepted_credential_reaches_a_consistent_fake_host_and_every_command_is_recorded() {
     let sensor = ssh_sensor(&format!(
         "{SSH}accept:\n  - user: deploy\n    password: \"Zq-Summer-2024\"\nshell:\n  hostname: build-07\n  files:\n    /home/deploy/notes.txt: \"db: 10.0.4.20\\n\"\n"

@@ -110,6 +110,8 @@ pub struct Conn {
     failures: u32,
     client: Option<SshClient>,
     user: Option<User>,
+    /// The password of the accepted login, if it was one: sudo in the fake shell takes it.
+    login_password: Option<String>,
     channels: HashMap<ChannelId, Chan>,
     /// A honeytoken recognised in the request being answered: recorded with its answer.
     honeytoken: Option<HoneytokenUsed>,
@@ -135,6 +137,7 @@ impl Conn {
             failures: 0,
             client: None,
             user: None,
+            login_password: None,
             channels: HashMap::new(),
             honeytoken: None,
         }
@@ -265,6 +268,7 @@ impl Conn {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(user.name.clone());
         self.user = Some(user);
+        self.login_password = password.map(str::to_string);
         self.tap.set_authenticated();
         Ok(Auth::Accept)
     }
@@ -318,6 +322,36 @@ impl Conn {
         let mut exit = None;
         let mut slept = Duration::ZERO;
         for key in keys {
+            if shell.asks_password() {
+                // A line at sudo's prompt is a password: kept hashed, never as text.
+                let o = match &key {
+                    Key::Line(line) => {
+                        events.push((
+                            self.sh.ctx.touch(
+                                self.peer,
+                                self.local,
+                                Event::SshCommand(SshCommand {
+                                    username: user.clone(),
+                                    source: SshCommandSource::Prompt,
+                                    command: "sudo".into(),
+                                    status: 1,
+                                    password: Some(self.sh.ctx.hasher.capture(line)),
+                                }),
+                            ),
+                            1,
+                        ));
+                        shell.answer_password(line)
+                    }
+                    Key::Interrupt => shell.stop_asking(false),
+                    Key::Eof => shell.stop_asking(true),
+                };
+                slept = slept.saturating_add(o.slept);
+                out.push_str(&o.stdout);
+                if !shell.asks_password() {
+                    out.push_str(&shell.prompt(color));
+                }
+                continue;
+            }
             match key {
                 Key::Line(line) => {
                     if !line.trim().is_empty() {
@@ -331,6 +365,7 @@ impl Conn {
                                     source: SshCommandSource::Shell,
                                     command: clip(&line, MAX_FIELD),
                                     status: o.status,
+                                    password: None,
                                 }),
                             ),
                             1,
@@ -347,7 +382,7 @@ impl Conn {
                             break;
                         }
                     }
-                    if tty {
+                    if tty && !shell.asks_password() {
                         out.push_str(&shell.prompt(color));
                     }
                 }
@@ -364,6 +399,7 @@ impl Conn {
                 }
             }
         }
+        editor.hidden = shell.asks_password();
         let n = events.len() as u32;
         if n > 0 {
             let results = self.sh.ctx.store.record_all(events).await;
@@ -797,7 +833,8 @@ impl Handler for Conn {
         let color = chan.term.as_deref().is_some_and(color_term);
         let sh = Shell::new(self.sh.host.clone(), user, tty)
             .from(self.peer)
-            .on(self.local.ip());
+            .on(self.local.ip())
+            .with_password(self.login_password.clone());
         let mut banner = String::new();
         if tty {
             banner.push_str(&self.sh.host.motd());
@@ -829,6 +866,7 @@ impl Handler for Conn {
                 let o = Shell::new(self.sh.host.clone(), user.clone(), false)
                     .from(self.peer)
                     .on(self.local.ip())
+                    .with_password(self.login_password.clone())
                     .run(&command);
                 (o.stdout, o.stderr, o.status, o.slept)
             }
@@ -838,6 +876,7 @@ impl Handler for Conn {
             source: SshCommandSource::Exec,
             command: clip(&command, MAX_FIELD),
             status,
+            password: None,
         }))
         .await?;
         self.stats.commands.fetch_add(1, Ordering::Relaxed);

@@ -119,6 +119,8 @@ pub struct Distro {
     /// The OpenSSH client of the same build, so that `ssh -V` on the fake host agrees with
     /// the banner its server sends.
     pub ssh_client: SshClient,
+    /// The version of the distribution's sudo, as `sudo -V` prints it.
+    pub sudo_version: &'static str,
 }
 
 /// What the distribution's `ssh` prints of itself.
@@ -300,6 +302,7 @@ static UBUNTU: ProfileData = ProfileData {
         ],
         // base-files 13ubuntu10.1 of 24.04.1; the archive was rebuilt in the weeks before
         // 24.04 (the programs' times are spread over them, not read from the packages).
+        sudo_version: "1.9.15p5",
         released: 1_722_254_400,
         packages_built: Some((1_710_892_800, 1_713_398_400)),
         // Since 21.04 Ubuntu's adduser makes homes 0750.
@@ -407,6 +410,7 @@ static DEBIAN: ProfileData = ProfileData {
             "vmlinuz.old",
         ],
         // base-files 12.4+deb12u8, of 12.8.
+        sudo_version: "1.9.13p3",
         released: 1_730_457_000,
         packages_built: None,
         // adduser 3.134 of Debian 12 makes homes 0700.

@@ -24,6 +24,8 @@ pub struct LineEditor {
     escape: Escape,
     /// True with a pty: echo and control keys apply.
     pub tty: bool,
+    /// The echo is off: a program reads a password (sudo). Keys still edit the line.
+    pub hidden: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -96,6 +98,9 @@ impl LineEditor {
                 }
             }
         }
+        if self.hidden {
+            echo.clear();
+        }
         (echo, keys)
     }
 
@@ -146,6 +151,11 @@ mod tests {
         assert_eq!(keys, vec![Key::Eof]);
         let (echo, keys) = e.feed("é\x7f".as_bytes());
         assert_eq!((echo.len(), keys.len()), (2 + 3, 0));
+        // With the echo off, the keys still edit the line and nothing is shown.
+        e.hidden = true;
+        let (echo, keys) = e.feed(b"pw\x7fx\r");
+        assert!(echo.is_empty());
+        assert_eq!(keys, vec![Key::Line("px".into())]);
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod net;
 mod pattern;
 mod sshd;
 mod stat;
+mod sudo;
 mod text;
 mod transfer;
 mod wget;
@@ -403,6 +404,10 @@ pub struct Shell {
     /// Lines typed into a block not yet closed (`if …; then` at the prompt): bash asks for
     /// more with its `>` prompt and runs them together.
     pending: String,
+    /// sudo waiting at the terminal for a password.
+    asking: Option<sudo::Asking>,
+    /// The password the session logged in with, if it did with one: sudo takes it.
+    password: Option<String>,
 }
 
 impl Shell {
@@ -439,7 +444,15 @@ impl Shell {
             input: None,
             functions: Arc::default(),
             pending: String::new(),
+            asking: None,
+            password: None,
         }
+    }
+
+    /// The same shell, for a session that logged in with `password`.
+    pub fn with_password(mut self, password: Option<String>) -> Shell {
+        self.password = password;
+        self
     }
 
     /// The same shell, for a session that reached the host at `addr`.
@@ -938,6 +951,7 @@ impl Shell {
                 out.status = 127;
             }
             "passwd" => self.passwd(&args, stdin, out),
+            "sudo" => self.sudo(&args, stdin, out),
             "chpasswd" => self.chpasswd(&args, stdin, out),
             "exec" if !args.is_empty() => {
                 self.command(&words[1..], stdin, out);
@@ -1823,6 +1837,9 @@ const PROGRAMS: &[Program] = &[
     program("sleep", 43_888, 1_663_687_647),
     program("ss", 193_680, 1_684_761_592),
     program("ssh", 1_129_504, 1_777_976_816),
+    // Set-uid root (see `stat`); sudo 1.9.13p3 of Debian 12, its size and time near the
+    // package's.
+    program("sudo", 281_624, 1_719_302_502),
     program("tail", 76_944, 1_663_687_647),
     program("test", 60_304, 1_663_687_647),
     program("touch", 109_616, 1_663_687_647),
@@ -4987,7 +5004,8 @@ mod tests {
         assert_eq!(root_shell(&h).run("grep ^root: /etc/shadow").stdout, before);
 
         // chpasswd lives in /usr/sbin: a Debian user's PATH does not have it, root's and
-        // every Ubuntu user's do; passwd is set-uid root, as `find -perm -4000` finds.
+        // every Ubuntu user's do; passwd and sudo are set-uid root, as `find -perm -4000`
+        // finds.
         let o = run(&h, false, "echo a:b | chpasswd");
         assert_eq!(
             (o.stderr.as_str(), o.status),
@@ -5007,7 +5025,7 @@ mod tests {
         assert!(l.contains("\n-rwxr-xr-x 1 root root 63856 "), "{l}");
         assert_eq!(
             sh.run("find /usr/bin -perm -4000").stdout,
-            "/usr/bin/passwd\n"
+            "/usr/bin/passwd\n/usr/bin/sudo\n"
         );
     }
 
