@@ -3170,7 +3170,7 @@ mod tests {
     use super::*;
     use crate::decoy::ssh::profile::Profile;
 
-    fn host(p: Profile) -> Arc<Host> {
+    pub(super) fn host(p: Profile) -> Arc<Host> {
         Arc::new(Host::new(
             "build-07",
             &p.data().distro,

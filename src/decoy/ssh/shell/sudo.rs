@@ -615,21 +615,10 @@ fn gave_up(failed: u32) -> String {
 mod tests {
     use std::sync::Arc;
 
+    use super::super::tests::host;
     use super::super::{Host, User};
     use super::*;
     use crate::decoy::ssh::profile::Profile;
-
-    fn host(p: Profile) -> Arc<Host> {
-        Arc::new(Host::new(
-            "build-07",
-            &p.data().distro,
-            vec![User {
-                name: "deploy".into(),
-                uid: 1000,
-            }],
-            &[],
-        ))
-    }
 
     fn deploy(h: &Arc<Host>, tty: bool) -> Shell {
         Shell::new(h.clone(), h.users[0].clone(), tty).with_password(Some("s3cret".into()))
